@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place kinc talks to Podman: argument lists in, JSON parsed into typed results out.
+
+The runner is injected so unit tests can feed captured `--format json` output; modules use
+`PodmanClient.from_module(module)`, which runs podman through `module.run_command`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from collections import namedtuple
+
+Container = namedtuple('Container', ['name', 'id', 'state', 'labels', 'ports'])
+Volume = namedtuple('Volume', ['name', 'labels', 'mountpoint'])
+Network = namedtuple('Network', ['name', 'subnets'])
+# One published port: host address, host port, container port, protocol.
+PortMapping = namedtuple('PortMapping', ['host_ip', 'host_port', 'container_port', 'protocol'])
+
+
+class PodmanError(Exception):
+    """podman failed; the message quotes the command and what podman said."""
+
+    def __init__(self, argv, rc, stdout, stderr, what=None):
+        self.argv = list(argv)
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        said = (stderr or stdout or '').strip() or 'no output'
+        msg = "'%s' failed with exit code %s: %s" % (' '.join(self.argv), rc, said)
+        if what:
+            msg = '%s: %s' % (what, msg)
+        super(PodmanError, self).__init__(msg)
+
+
+class PodmanNotFound(Exception):
+    """The podman executable is missing."""
+
+    def __init__(self, executable):
+        super(PodmanNotFound, self).__init__(
+            "podman executable %r was not found; install Podman 4.4 or newer "
+            "(the kinc.kinc.kinc_host role does it)" % executable)
+
+
+def parse_version(text):
+    """'4.3.1' or '5.4.2-dev' -> (4, 3, 1); unknown parts become 0."""
+    parts = []
+    for piece in str(text).split('-', maxsplit=1)[0].split('.')[:3]:
+        digits = ''.join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    while len(parts) < 3:
+        parts.append(0)
+    return tuple(parts)
+
+
+def _labels(raw):
+    return dict(raw or {})
+
+
+def _container_from_ps(entry):
+    names = entry.get('Names') or []
+    name = names[0] if isinstance(names, list) and names else (names or '')
+    ports = []
+    for port in entry.get('Ports') or []:
+        count = int(port.get('range') or 1)
+        for offset in range(count):
+            ports.append(PortMapping(port.get('host_ip') or '',
+                                     int(port.get('host_port', 0)) + offset,
+                                     int(port.get('container_port', 0)) + offset,
+                                     port.get('protocol') or 'tcp'))
+    return Container(name, entry.get('Id', ''), (entry.get('State') or '').lower(),
+                     _labels(entry.get('Labels')), ports)
+
+
+def _volume_from_ls(entry):
+    return Volume(entry.get('Name', ''), _labels(entry.get('Labels')), entry.get('Mountpoint', ''))
+
+
+def _network_from_ls(entry):
+    subnets = [s.get('subnet') for s in (entry.get('subnets') or entry.get('Subnets') or []) if s.get('subnet')]
+    return Network(entry.get('name') or entry.get('Name', ''), subnets)
+
+
+class PodmanClient:
+    """Typed access to the podman CLI.
+
+    `runner(argv, data=None) -> (rc, stdout, stderr)` runs one command without a shell.
+    """
+
+    def __init__(self, runner, executable='podman'):
+        self._runner = runner
+        self.executable = executable
+        self._info = None
+
+    @classmethod
+    def from_module(cls, module, executable='podman'):
+        path = module.get_bin_path(executable)
+        if not path:
+            raise PodmanNotFound(executable)
+
+        def runner(argv, data=None):
+            return module.run_command(argv, data=data, binary_data=data is not None)
+
+        return cls(runner, path)
+
+    # -- raw calls -----------------------------------------------------------------------------
+    def call(self, args, data=None, what=None, ok_rcs=(0,)):
+        """Run podman with `args`; return (rc, stdout, stderr); raise PodmanError unless rc is in ok_rcs."""
+        argv = [self.executable] + list(args)
+        rc, out, err = self._runner(argv, data=data)
+        if rc not in ok_rcs:
+            raise PodmanError(argv, rc, out, err, what)
+        return rc, out, err
+
+    def call_json(self, args, what=None):
+        argv = [self.executable] + list(args)
+        rc, out, err = self.call(args, what=what)
+        try:
+            return json.loads(out) if out.strip() else None
+        except ValueError as exc:
+            raise PodmanError(argv, rc, out, 'could not parse JSON output (%s)' % exc, what)
+
+    # -- facts ---------------------------------------------------------------------------------
+    def info(self):
+        if self._info is None:
+            self._info = self.call_json(['info', '--format', 'json'], what='reading podman info') or {}
+        return self._info
+
+    def version(self):
+        """Podman's version as a tuple of ints, e.g. (5, 4, 2)."""
+        data = self.call_json(['version', '--format', 'json'], what='reading podman version') or {}
+        client = data.get('Client') or data.get('Server') or {}
+        return parse_version(client.get('Version', '0'))
+
+    def rootless(self):
+        return bool(((self.info().get('host') or {}).get('security') or {}).get('rootless'))
+
+    # -- containers ----------------------------------------------------------------------------
+    def containers(self, label=None, name=None):
+        """All containers (running or not), optionally filtered by a label `key` or `key=value`."""
+        args = ['ps', '--all', '--format', 'json']
+        if label:
+            args += ['--filter', 'label=%s' % label]
+        if name:
+            args += ['--filter', 'name=^%s$' % name]
+        return [_container_from_ps(e) for e in self.call_json(args, what='listing containers') or []]
+
+    def container(self, name):
+        """The container called exactly `name`, or None."""
+        for found in self.containers(name=name):
+            if found.name == name:
+                return found
+        return None
+
+    def container_inspect(self, name):
+        rc, out, err = self.call(['container', 'inspect', '--format', 'json', name], ok_rcs=(0, 125),
+                                 what='inspecting container %s' % name)
+        if rc != 0:
+            if 'no such container' in (err or '').lower():
+                return None
+            raise PodmanError([self.executable, 'container', 'inspect', name], rc, out, err)
+        data = json.loads(out)
+        return data[0] if data else None
+
+    def exec_(self, name, argv, ok_rcs=(0,)):
+        return self.call(['exec', name] + list(argv), ok_rcs=ok_rcs, what='running a command in %s' % name)
+
+    def remove_container(self, name, timeout=10):
+        self.call(['rm', '--force', '--ignore', '--time', str(timeout), name], what='removing container %s' % name)
+
+    # -- volumes -------------------------------------------------------------------------------
+    def volumes(self, label=None):
+        args = ['volume', 'ls', '--format', 'json']
+        if label:
+            args += ['--filter', 'label=%s' % label]
+        return [_volume_from_ls(e) for e in self.call_json(args, what='listing volumes') or []]
+
+    def volume(self, name):
+        for found in self.volumes():
+            if found.name == name:
+                return found
+        return None
+
+    def create_volume(self, name, labels):
+        args = ['volume', 'create']
+        for key in sorted(labels):
+            args += ['--label', '%s=%s' % (key, labels[key])]
+        self.call(args + [name], what='creating volume %s' % name)
+
+    def remove_volume(self, name):
+        rc, out, err = self.call(['volume', 'rm', '--force', name], ok_rcs=(0, 1),
+                                 what='removing volume %s' % name)
+        if rc != 0 and 'no such volume' not in (err or '').lower():
+            raise PodmanError([self.executable, 'volume', 'rm', '--force', name], rc, out, err)
+
+    # -- networks and images -------------------------------------------------------------------
+    def networks(self):
+        return [_network_from_ls(e) for e in self.call_json(['network', 'ls', '--format', 'json'],
+                                                            what='listing networks') or []]
+
+    def image_exists(self, image):
+        rc, _out, _err = self.call(['image', 'exists', image], ok_rcs=(0, 1))
+        return rc == 0
