@@ -26,7 +26,7 @@ mkdir -p "$REPO/.ansible/collections/ansible_collections/kinc"
 ln -sfn ../../../.. "$REPO/.ansible/collections/ansible_collections/kinc/kinc"
 export ANSIBLE_COLLECTIONS_PATH="$REPO/.ansible/collections:${ANSIBLE_COLLECTIONS_PATH:-$HOME/.ansible/collections:/usr/share/ansible/collections}"
 
-inventory=(-i localhost, -c local)
+inventory=(-i 'localhost,' -c local)
 for arg in "$@"; do
   case "$arg" in -i|--inventory|--inventory=*|-i*) inventory=() ;; esac
 done

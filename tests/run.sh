@@ -7,7 +7,7 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-cd "$REPO"
+cd "$REPO" || exit 1
 
 ALL_STAGES=(sanity lint unit integration node_image molecule)
 MOLECULE_SCENARIOS=()
@@ -30,7 +30,7 @@ stage_molecule() {
 
 prepare() {
   bash tests/tooling/setup-machine.sh || return 1
-  # shellcheck source=tooling/lib.sh
+  # shellcheck source=tests/tooling/lib.sh
   . tests/tooling/lib.sh
   bash tests/tooling/build-testhost.sh || return 1
   bash tests/node_image/build-test-image.sh || return 1
@@ -43,7 +43,7 @@ for s in "${stages[@]}"; do
 done
 
 t0=$(date +%s)
-# shellcheck source=tooling/lib.sh
+# shellcheck source=tests/tooling/lib.sh
 . tests/tooling/lib.sh
 prepare || { log "machine preparation failed"; exit 1; }
 log "prepared in $(( $(date +%s) - t0 ))s"

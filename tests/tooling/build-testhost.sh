@@ -5,7 +5,7 @@
 # cached: the image is rebuilt only when this script, the init script or the package list changes.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=tests/tooling/lib.sh
 . "$HERE/lib.sh"
 
 PACKAGES=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,podman,crun,runc,conmon,netavark,aardvark-dns,passt,slirp4netns,uidmap,catatonit,fuse-overlayfs,iproute2,iptables,nftables,procps,python3,python3-apt,sudo,acl,ca-certificates,curl,jq,kmod,iputils-ping

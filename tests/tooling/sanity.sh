@@ -3,7 +3,7 @@
 # path ending in ansible_collections/kinc/kinc, so the tracked files (plus new untracked ones) are copied there.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=tests/tooling/lib.sh
 . "$HERE/lib.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

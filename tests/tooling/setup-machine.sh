@@ -5,7 +5,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=tests/tooling/lib.sh
 . "$HERE/lib.sh"
 
 install_packages() {
