@@ -12,7 +12,6 @@ KINC_TESTHOST_IMAGE=localhost/kinc-testhost:trixie
 export KINC_TOOLING KINC_REPO KINC_CACHE KINC_VENV KINC_BUSYBOX_IMAGE KINC_TESTHOST_IMAGE KINC_ANSIBLE_WHEEL_VERSION
 export PATH="$KINC_VENV/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$KINC_REPO/.ansible/collections"
-export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 
 log() { echo "== $(date +%T) $*" >&2; }
 # Molecule's podman driver reads this; the wrapper gives the test host its own cgroup namespace.
