@@ -116,12 +116,14 @@ class PodmanClient:
         return rc, out, err
 
     def call_json(self, args, what=None):
-        argv = [self.executable] + list(args)
-        rc, out, err = self.call(args, what=what)
+        rc, out, _err = self.call(args, what=what)
+        return self._parse_json(args, rc, out, what)
+
+    def _parse_json(self, args, rc, out, what):
         try:
             return json.loads(out) if out.strip() else None
         except ValueError as exc:
-            raise PodmanError(argv, rc, out, 'could not parse JSON output (%s)' % exc, what)
+            raise PodmanError([self.executable] + list(args), rc, out, 'could not parse JSON output (%s)' % exc, what)
 
     # -- facts ---------------------------------------------------------------------------------
     def info(self):
@@ -156,13 +158,15 @@ class PodmanClient:
         return None
 
     def container_inspect(self, name):
-        rc, out, err = self.call(['container', 'inspect', '--format', 'json', name], ok_rcs=(0, 125),
-                                 what='inspecting container %s' % name)
+        """`podman container inspect` of `name` as a dict, or None when there is no such container."""
+        args = ['container', 'inspect', '--format', 'json', name]
+        what = 'inspecting container %s' % name
+        rc, out, err = self.call(args, ok_rcs=(0, 125), what=what)
         if rc != 0:
             if 'no such container' in (err or '').lower():
                 return None
-            raise PodmanError([self.executable, 'container', 'inspect', name], rc, out, err)
-        data = json.loads(out)
+            raise PodmanError([self.executable] + args, rc, out, err, what)
+        data = self._parse_json(args, rc, out, what)
         return data[0] if data else None
 
     def exec_(self, name, argv, ok_rcs=(0,)):

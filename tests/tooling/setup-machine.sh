@@ -10,7 +10,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 
 install_packages() {
   local pkgs=(podman runc crun conmon netavark aardvark-dns uidmap slirp4netns fuse-overlayfs catatonit
-              busybox-static debootstrap zstd shellcheck jq systemd iproute2 procps util-linux curl)
+              busybox-static debootstrap zstd shellcheck jq systemd iproute2 iptables procps util-linux curl)
   local missing=()
   for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
