@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""systemctl and journalctl for the user's (rootless) or the system's (rootful) service manager."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+
+class SystemdError(Exception):
+    pass
+
+
+def user_environment(uid, environ, path_exists=os.path.exists):
+    """Environment that lets `systemctl --user` and rootless podman reach the user's manager.
+
+    Ansible's become does not always set XDG_RUNTIME_DIR; derive it from the uid when unset and fail
+    clearly when the user's manager is not running (no lingering, no login session)."""
+    runtime_dir = environ.get('XDG_RUNTIME_DIR') or '/run/user/%d' % uid
+    bus = os.path.join(runtime_dir, 'bus')
+    if not path_exists(bus):
+        raise SystemdError(
+            "rootless kinc needs the systemd user manager of uid %d, but its bus %s does not exist; "
+            "enable lingering with 'loginctl enable-linger <user>' (the kinc.kinc.kinc_host role does it) "
+            "and wait for user@%d.service to be active" % (uid, bus, uid))
+    env = {'XDG_RUNTIME_DIR': runtime_dir}
+    if not environ.get('DBUS_SESSION_BUS_ADDRESS'):
+        env['DBUS_SESSION_BUS_ADDRESS'] = 'unix:path=%s' % bus
+    return env
+
+
+class Systemctl:
+    """`run(argv) -> (rc, stdout, stderr)` runs a command without a shell (module.run_command)."""
+
+    def __init__(self, run, user):
+        self._run = run
+        self.user = user
+
+    def _argv(self, tool, args):
+        return [tool] + (['--user'] if self.user else []) + list(args)
+
+    def call(self, args, ok_rcs=(0,)):
+        argv = self._argv('systemctl', args)
+        rc, out, err = self._run(argv)
+        if rc not in ok_rcs:
+            raise SystemdError("'%s' failed with exit code %s: %s"
+                               % (' '.join(argv), rc, (err or out or 'no output').strip()))
+        return rc, out, err
+
+    def daemon_reload(self):
+        self.call(['daemon-reload'])
+
+    def show(self, unit, properties):
+        """{property: value} of `unit` (systemctl show works for unknown units too)."""
+        _rc, out, _err = self.call(['show', '--property=%s' % ','.join(properties), unit])
+        values = {}
+        for line in out.splitlines():
+            key, sep, value = line.partition('=')
+            if sep:
+                values[key] = value
+        return values
+
+    def active_state(self, unit):
+        """'active', 'inactive', 'activating', 'failed', ... ('inactive' for an unknown unit)."""
+        return self.show(unit, ['ActiveState']).get('ActiveState') or 'inactive'
+
+    def load_state(self, unit):
+        """'loaded' or 'not-found' (Quadlet did not generate the unit)."""
+        return self.show(unit, ['LoadState']).get('LoadState') or 'not-found'
+
+    def start(self, unit):
+        self.call(['start', unit])
+
+    def restart(self, unit):
+        self.call(['restart', unit])
+
+    def stop(self, unit):
+        self.call(['stop', unit])
+
+    def reset_failed(self, unit):
+        self.call(['reset-failed', unit], ok_rcs=(0, 1, 5))
+
+    def journal_tail(self, unit, lines=40):
+        argv = ['journalctl'] + (['--user'] if self.user else []) + ['-u', unit, '-n', str(lines), '--no-pager']
+        _rc, out, err = self._run(argv)
+        return (out or err or '').rstrip()

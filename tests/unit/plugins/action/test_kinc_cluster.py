@@ -1,0 +1,170 @@
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller half of kinc_cluster: the Quadlet units rendered from files/quadlet/*.j2 with real Jinja2,
+checked by the real Quadlet generator of the test host image."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from jinja2 import UndefinedError
+
+from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
+from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
+
+TESTHOST_IMAGE = os.environ.get('KINC_TESTHOST_IMAGE', 'localhost/kinc-testhost:trixie')
+
+
+def options(**overrides):
+    args = {'name': 'dev', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16'}
+    args.update(overrides)
+    return action.normalize(args)
+
+
+def lines(text, key):
+    return [line.split('=', 1)[1] for line in text.splitlines() if line.startswith(key + '=')]
+
+
+def test_normalize_fills_the_module_defaults_and_coerces_types():
+    params = action.normalize({'name': 'dev', 'api_port': '7443', 'events': 'yes', 'image': None,
+                               'wait_timeout': '30'})
+    assert params['api_port'] == 7443 and params['events'] is True and params['wait_timeout'] == 30
+    assert params['image'] == cluster_params.DEFAULT_IMAGE
+    assert params['api_address'] == '127.0.0.1' and params['config_mode'] == 'mounted'
+
+
+def test_render_units_names_the_three_contract_files():
+    assert sorted(action.render_units(options())) == [
+        'kinc-dev-config.volume', 'kinc-dev-control-plane.container', 'kinc-dev-var-data.volume']
+
+
+def test_container_unit_carries_names_labels_publish_and_volumes():
+    unit = action.render_units(options(api_port=7443, api_address='127.0.0.2',
+                                       image='localhost/kinc-node-test:latest'))['kinc-dev-control-plane.container']
+    assert lines(unit, 'Image') == ['localhost/kinc-node-test:latest']
+    assert lines(unit, 'ContainerName') == lines(unit, 'HostName') == ['kinc-dev-control-plane']
+    assert lines(unit, 'Label') == [
+        '"io.kinc.api-port=7443"', '"io.kinc.cluster=dev"', '"io.kinc.managed-by=kinc.kinc 0.1.0"',
+        '"io.kinc.pod-subnet=10.244.43.0/24"', '"io.kinc.service-subnet=10.43.0.0/16"']
+    assert lines(unit, 'PublishPort') == ['127.0.0.2:7443:6443']
+    assert lines(unit, 'Volume') == ['kinc-dev-var-data.volume:/var:suid,exec,dev',
+                                     'kinc-dev-config.volume:/etc/kinc/config', '/lib/modules:/lib/modules:ro']
+    assert lines(unit, 'Tmpfs') == ['/tmp', '/run']
+    assert lines(unit, 'WantedBy') == ['default.target']
+    assert lines(unit, 'Restart') == ['on-failure']
+
+
+def test_volume_units_name_the_contract_volumes_with_the_allocation_labels():
+    units = action.render_units(options())
+    for volume in ('kinc-dev-var-data', 'kinc-dev-config'):
+        text = units[volume + '.volume']
+        assert lines(text, 'VolumeName') == [volume]
+        assert '"io.kinc.cluster=dev"' in lines(text, 'Label')
+
+
+def test_rendering_is_deterministic():
+    assert action.render_units(options()) == action.render_units(options())
+
+
+def test_a_template_variable_that_is_not_provided_fails_loudly(tmp_path):
+    shutil.copy(os.path.join(action.QUADLET_TEMPLATES, action.VOLUME_TEMPLATE), str(tmp_path))
+    (tmp_path / action.CONTAINER_TEMPLATE).write_text('Image={{ no_such_value }}\n')
+    with pytest.raises(UndefinedError):
+        action.render_units(options(), template_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'name': 'Dev_1'}, "name 'Dev_1' is not a DNS-1123 label"),
+    ({'api_port': 70000}, 'api_port must be an integer between 1 and 65535; got: 70000'),
+    ({'api_port': None}, 'api_port is required with state=present'),
+    ({'pod_subnet': '10.244.43.1/24'}, "pod_subnet '10.244.43.1/24' is not an IPv4 network in CIDR notation"),
+    ({'service_subnet': '10.244.0.0/16'}, "pod_subnet '10.244.43.0/24' and service_subnet '10.244.0.0/16' overlap"),
+    ({'api_address': 'localhost'}, "api_address must be an IP address to publish the API on, such as 127.0.0.1; "
+                                   "got: 'localhost'"),
+    ({'image': 'a b'}, "image must be an image reference without spaces"),
+    ({'kubernetes_version': 'latest'}, "kubernetes_version 'latest' is not a Kubernetes version"),
+])
+def test_bad_options_are_refused_with_the_field_and_value(overrides, message):
+    problems = cluster_params.errors(options(**overrides))
+    assert any(message in p for p in problems), problems
+
+
+def test_good_options_have_no_problems():
+    assert cluster_params.errors(options(kubernetes_version='v1.33.1', api_address='::1')) == []
+
+
+def test_only_present_needs_the_allocation():
+    assert cluster_params.errors({'name': 'dev', 'state': 'stopped', 'image': 'x', 'api_address': '127.0.0.1'}) == []
+
+
+def test_mounted_mode_renders_the_node_images_kubeadm_template_for_the_cluster():
+    files = action.render_node_config(options(kubernetes_version='1.33.5', events=True), rootless=True)
+    assert sorted(files) == ['cluster.env', 'kubeadm.conf']
+    assert 'KINC_EVENTS=1\n' in files['cluster.env'] and 'KINC_KUBERNETES_VERSION=v1.33.5\n' in files['cluster.env']
+    kubeadm = files['kubeadm.conf']
+    assert 'podSubnet: "10.244.43.0/24"' in kubeadm and 'serviceSubnet: "10.43.0.0/16"' in kubeadm
+    assert 'KubeletInUserNamespace: true' in kubeadm and 'kubernetesVersion: "v1.33.5"' in kubeadm
+    # Only the placeholders the node fills itself are left.
+    assert set(re.findall(r'\$\{(KINC_[A-Z0-9_]+)\}', kubeadm)) <= kubeadm_config.NODE_FILLED
+
+
+def test_a_rootful_node_gets_the_rootful_kubelet_settings():
+    kubeadm = action.render_node_config(options(), rootless=False)['kubeadm.conf']
+    assert 'KubeletInUserNamespace: false' in kubeadm
+
+
+def test_baked_mode_hands_over_only_cluster_env():
+    assert sorted(action.render_node_config(options(config_mode='baked'), rootless=True)) == ['cluster.env']
+
+
+def _quadlet_dryrun(directory):
+    return subprocess.run(
+        ['podman', 'run', '--rm', '-v', '%s:/units:ro' % directory, '-e', 'QUADLET_UNIT_DIRS=/units',
+         TESTHOST_IMAGE, '/usr/libexec/podman/quadlet', '-dryrun', '-user'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+
+
+def _generated_services(output):
+    """Split quadlet -dryrun output ('---name.service---' headers) into {service: text}."""
+    services, current = {}, None
+    for line in output.splitlines():
+        if line.startswith('---') and line.endswith('---'):
+            current = line.strip('-')
+            services[current] = ''
+        elif current:
+            services[current] += line + '\n'
+    return services
+
+
+def test_the_real_quadlet_generator_accepts_the_units(tmp_path):
+    if shutil.which('podman') is None:
+        pytest.skip('podman is not installed')
+    if subprocess.run(['podman', 'image', 'exists', TESTHOST_IMAGE], check=False).returncode != 0:
+        pytest.skip('%s is missing; build it with tests/tooling/build-testhost.sh' % TESTHOST_IMAGE)
+    for name, text in action.render_units(options(api_port=7443)).items():
+        (tmp_path / name).write_text(text)
+    os.chmod(str(tmp_path), 0o755)
+    done = _quadlet_dryrun(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    services = _generated_services(done.stdout)
+    assert sorted(services) == ['kinc-dev-config-volume.service', 'kinc-dev-control-plane.service',
+                                'kinc-dev-var-data-volume.service']
+    node = services['kinc-dev-control-plane.service']
+    exec_start = [line for line in node.splitlines() if line.startswith('ExecStart=')][0]
+    for fragment in ('--name kinc-dev-control-plane', '--hostname kinc-dev-control-plane',
+                     '--publish 127.0.0.1:7443:6443', '-v kinc-dev-var-data:/var:suid,exec,dev',
+                     '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
+                     '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev',
+                     '--label io.kinc.api-port=7443', '--label "io.kinc.managed-by=kinc.kinc 0.1.0"',
+                     '--privileged', '--env container=podman', 'localhost/kinc-node:latest'):
+        assert fragment in exec_start
+    # The node waits for its volumes' services, which create them with the same labels.
+    assert 'Requires=kinc-dev-var-data-volume.service' in node
+    assert 'Requires=kinc-dev-config-volume.service' in node
+    volume = services['kinc-dev-config-volume.service']
+    volume_start = [line for line in volume.splitlines() if line.startswith('ExecStart=')][0]
+    assert '--label io.kinc.pod-subnet=10.244.43.0/24' in volume_start
+    assert volume_start.endswith(' kinc-dev-config')
