@@ -1,0 +1,24 @@
+# STAND-IN support for kinc's node test image (tests/node_image): shared by the stand-ins of crio, crictl,
+# kubeadm, kubelet and kubectl. Sourced, never run. Not part of the real node image.
+# shellcheck shell=bash
+STANDIN_LOG_DIR=/var/log/kinc-standin
+STANDIN_STATE=/var/lib/kinc-standin
+export STANDIN_LOG_DIR STANDIN_STATE
+
+# Appends one line per invocation to $STANDIN_LOG_DIR/<tool>.log (on the node's /var volume).
+standin_log() {
+  mkdir -p "$STANDIN_LOG_DIR"
+  echo "$(date -u +%FT%TZ) $*" >> "$STANDIN_LOG_DIR/$1.log"
+}
+
+# Fails like the real tool would when cluster.env sets KINC_STANDIN_FAIL_AT to this kinc step.
+standin_fail_at() { # TOOL STEP
+  local fail_at=""
+  if [ -r /etc/kinc/config/cluster.env ]; then
+    fail_at=$(sed -n 's/^KINC_STANDIN_FAIL_AT=//p' /etc/kinc/config/cluster.env | tr -d '"')
+  fi
+  if [ "$fail_at" = "$2" ]; then
+    echo "stand-in $1: failing at step $2 as KINC_STANDIN_FAIL_AT asks" >&2
+    exit 1
+  fi
+}

@@ -1,0 +1,183 @@
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Static checks of files/image: systemd units, shell scripts, Kubernetes manifests, the kubeadm configs
+kinc renders, and the fallback crun wrapper's edits of an OCI spec."""
+
+import glob
+import json
+import os
+import shutil
+import stat
+import subprocess
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from conftest import HERE, REPO, ROOTFS, run
+from kube_config_schemas import BY_KIND
+
+from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
+
+KUBERNETES_VERSION = '1.33.0'
+KINC_UNITS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOTFS, 'etc/systemd/system/*.service')))
+# Allocations as kinc_allocate hands them out (default mapping and a few other ports), rootless and not.
+ALLOCATIONS = [
+    ('dev', '10.244.43.0/24', '10.43.0.0/16', None, True),
+    ('ci-1', '10.244.1.0/24', '10.1.0.0/16', '1.33.5', True),
+    ('a' * 40, '10.244.99.0/24', '10.99.0.0/16', 'v1.33.5', False),
+    ('x', '192.168.128.0/17', '172.16.0.0/12', '1.34.0-rc.1', True),
+]
+
+
+def shell_scripts():
+    paths = []
+    for root in (os.path.join(ROOTFS, 'usr'), HERE):
+        for dirpath, dummy, files in os.walk(root):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                with open(path, 'rb') as handle:
+                    head = handle.readline()
+                if head.startswith(b'#!') and (b'sh' in head.split(b'/')[-1]) or name.endswith('.sh'):
+                    paths.append(path)
+    return sorted(paths)
+
+
+def test_every_unit_and_drop_in_passes_systemd_analyze_verify(node_image):
+    # Verified inside the node test image: the units see the image's binaries and the package units
+    # (stand-ins there) their drop-ins extend.
+    units = ['/etc/systemd/system/%s' % unit for unit in KINC_UNITS] + ['crio.service', 'kubelet.service']
+    result = run('podman', 'run', '--rm', '--entrypoint', 'systemd-analyze', node_image,
+                 'verify', '--man=no', *units, check=False)
+    assert result.returncode == 0 and result.stderr == '', result.stderr
+    assert set(KINC_UNITS) == {'kinc-cgroups.service', 'kinc-preflight.service', 'kinc-kubeadm-init.service',
+                               'kinc-postinit.service', 'kinc-events.service'}
+
+
+@pytest.mark.skipif(not shutil.which('shellcheck'), reason='shellcheck is not installed')
+def test_every_shell_script_passes_shellcheck():
+    scripts = shell_scripts()
+    assert len(scripts) >= 15, scripts
+    result = run('shellcheck', '-x', '-P', 'SCRIPTDIR', *scripts, check=False)
+    assert result.returncode == 0, result.stdout
+    for path in scripts:
+        with open(path, 'rb') as handle:
+            if handle.read(2) == b'#!':
+                assert os.stat(path).st_mode & stat.S_IXUSR, '%s is not executable' % path
+
+
+def manifest_objects(path):
+    """The objects of a manifest file, the items of a List included."""
+    with open(path) as handle:
+        docs = list(yaml.safe_load_all(handle))
+    return [obj for doc in docs for obj in (doc['items'] if doc['kind'] == 'List' else [doc])]
+
+
+def test_every_manifest_validates_against_kubernetes_1_33():
+    manifests = glob.glob(os.path.join(ROOTFS, 'etc/kinc/manifests/*.yaml'))
+    assert manifests
+    kinds = []
+    for path in manifests:
+        for obj in manifest_objects(path):
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            kinds.append(obj['kind'])
+    assert 'StorageClass' in kinds and 'Deployment' in kinds
+
+
+def test_the_storage_class_is_the_default_standard():
+    classes = [obj for obj in manifest_objects(os.path.join(ROOTFS, 'etc/kinc/manifests/local-path-storage.yaml'))
+               if obj['kind'] == 'StorageClass']
+    assert [c['metadata']['name'] for c in classes] == ['standard']
+    assert classes[0]['metadata']['annotations']['storageclass.kubernetes.io/is-default-class'] == 'true'
+
+
+def test_the_schemas_catch_misplaced_fields():
+    bad = {'apiVersion': 'kubeadm.k8s.io/v1beta4', 'kind': 'ClusterConfiguration',
+           'apiServer': {'timeoutForControlPlane': '4m0s'}}  # v1beta3 field, moved to InitConfiguration.timeouts
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, BY_KIND['ClusterConfiguration'])
+    with pytest.raises(jsonschema.ValidationError):  # v1beta3's map form of extraArgs
+        jsonschema.validate({'apiVersion': 'kubeadm.k8s.io/v1beta4', 'kind': 'ClusterConfiguration',
+                             'apiServer': {'extraArgs': {'v': '2'}}}, BY_KIND['ClusterConfiguration'])
+
+
+def template_text():
+    with open(os.path.join(REPO, kubeadm_config.TEMPLATE_PATH)) as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
+def test_rendered_kubeadm_config_matches_the_api_schemas(allocation):
+    name, pods, services, version, rootless = allocation
+    text = kubeadm_config.render_kubeadm_config(template_text(), name, pods, services, version, rootless)
+    # What the node does with the placeholders left for it.
+    text = text.replace('${KINC_KUBERNETES_VERSION}', 'v1.33.5').replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP)
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    assert sorted(d['kind'] for d in docs) == sorted(BY_KIND)
+    for doc in docs:
+        jsonschema.validate(doc, BY_KIND[doc['kind']])
+    cluster = next(d for d in docs if d['kind'] == 'ClusterConfiguration')
+    assert (cluster['clusterName'], cluster['networking']['podSubnet'], cluster['networking']['serviceSubnet']) \
+        == (name, pods, services)
+
+
+@pytest.mark.skipif(not shutil.which('jq'), reason='jq is not installed')
+@pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
+def test_node_and_collection_render_the_template_identically(allocation):
+    name, pods, services, version, rootless = allocation
+    values = kubeadm_config.template_values(name, pods, services, version or 'v1.33.5', rootless)
+    values['KINC_NODE_IP'] = kubeadm_config.NODE_IP
+    env = dict(os.environ, **values)
+    node = subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'),
+                           os.path.join(REPO, kubeadm_config.TEMPLATE_PATH)],
+                          env=env, capture_output=True, text=True, check=True).stdout
+    assert node == kubeadm_config.render(template_text(), values)
+
+
+def test_node_render_names_the_unset_placeholders(tmp_path):
+    template = tmp_path / 't.tmpl'
+    template.write_text('a: ${KINC_SET}\nb: ${KINC_UNSET_ONE} ${KINC_UNSET_TWO}\n')
+    env = {'PATH': os.environ['PATH'], 'KINC_SET': 'x'}
+    result = subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'), str(template)],
+                            env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert 'no value for KINC_UNSET_ONE, KINC_UNSET_TWO' in result.stderr
+
+
+def test_cni_template_renders_to_a_bridge_portmap_host_local_list(tmp_path):
+    env = {'PATH': os.environ['PATH'], 'KINC_POD_SUBNET': '10.244.7.0/24'}
+    out = subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'),
+                          os.path.join(ROOTFS, 'etc/kinc/cni/10-kinc-bridge.conflist.tmpl')],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    conf = json.loads(out)
+    assert [p['type'] for p in conf['plugins']] == ['bridge', 'portmap']
+    assert conf['plugins'][0]['ipam']['type'] == 'host-local'
+    assert conf['plugins'][0]['ipam']['ranges'] == [[{'subnet': '10.244.7.0/24'}]]
+
+
+@pytest.mark.skipif(not shutil.which('jq'), reason='jq is not installed')
+def test_crun_wrapper_drops_oom_score_adj_and_undelegated_limits(tmp_path):
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    spec = {'ociVersion': '1.0.2', 'process': {'args': ['sh'], 'oomScoreAdj': -997},
+            'linux': {'resources': {'memory': {'limit': 1}, 'cpu': {'shares': 2}, 'pids': {'limit': 3},
+                                    'devices': [{'allow': False, 'access': 'rwm'}]}}}
+    (bundle / 'config.json').write_text(json.dumps(spec))
+    fake_crun = tmp_path / 'crun'
+    fake_crun.write_text('#!/bin/sh\necho "$@" > "%s"\n' % (tmp_path / 'args'))
+    fake_crun.chmod(0o755)
+    env = dict(os.environ, KINC_CRUN=str(fake_crun))
+    args = ['--root', '/run/crun', 'create', '--bundle', str(bundle), 'ctr1']
+    subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-crun-wrapper')] + args, env=env, check=True)
+
+    edited = json.loads((bundle / 'config.json').read_text())
+    assert 'oomScoreAdj' not in edited['process']
+    # Which limits stay depends on the controllers this machine's /sys/fs/cgroup offers the wrapper.
+    with open('/sys/fs/cgroup/cgroup.controllers') if os.path.exists('/sys/fs/cgroup/cgroup.controllers') \
+            else open(os.devnull) as handle:
+        controllers = handle.read().split()
+    for key, controller in (('memory', 'memory'), ('cpu', 'cpu'), ('pids', 'pids')):
+        assert (key in edited['linux']['resources']) == (controller in controllers)
+    assert edited['linux']['resources']['devices'] == spec['linux']['resources']['devices']
+    assert (tmp_path / 'args').read_text().split() == args
