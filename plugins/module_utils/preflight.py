@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure evaluation of a host's facts against what rootless kinc clusters need.
+
+`evaluate(facts, requirements)` returns one `Check` per requirement. A failed check is either
+*blocking* (the kinc_host role cannot fix it: kernel, cgroup v2, user namespaces) or fixable
+(the role installs, configures or applies it). Gathering the facts is kinc_preflight's job.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+Check = namedtuple('Check', ['name', 'ok', 'blocking', 'message', 'fix'])
+
+MIN_KERNEL = (5, 10, 0)
+MIN_PODMAN = (4, 4, 0)
+MIN_SUBIDS = 65536
+CGROUP_CONTROLLERS = ('cpu', 'cpuset', 'io', 'memory', 'pids')
+DELEGATE_DROPIN = '/etc/systemd/system/user@.service.d/delegate.conf'
+SYSCTL_FILE = '/etc/sysctl.d/90-kinc.conf'
+
+
+def version_tuple(text):
+    """'6.1.0-18-amd64' or '5.4.2+ds1' -> (6, 1, 0); missing or non-numeric parts become 0."""
+    parts = []
+    for piece in str(text).split('-', 1)[0].split('+', 1)[0].split('.')[:3]:
+        digits = ''
+        for char in piece:
+            if not char.isdigit():
+                break
+            digits += char
+        parts.append(int(digits) if digits else 0)
+    while len(parts) < 3:
+        parts.append(0)
+    return tuple(parts)
+
+
+def version_text(version):
+    return '.'.join(str(part) for part in version)
+
+
+def parse_subids(text, user, uid):
+    """Ranges (start, count) of /etc/subuid or /etc/subgid `text` owned by `user` (by name or uid)."""
+    ranges = []
+    for line in (text or '').splitlines():
+        fields = line.strip().split(':')
+        if len(fields) != 3 or fields[0] not in (user, str(uid)):
+            continue
+        try:
+            ranges.append((int(fields[1]), int(fields[2])))
+        except ValueError:
+            continue
+    return ranges
+
+
+def next_free_subid(text, floor=100000):
+    """First id after every range in the file (never below `floor`), where a new range can start."""
+    end = floor
+    for line in (text or '').splitlines():
+        fields = line.strip().split(':')
+        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+            end = max(end, int(fields[1]) + int(fields[2]))
+    return end
+
+
+def _missing(required, present):
+    return [name for name in required if name not in (present or [])]
+
+
+def _kernel(facts, req):
+    found = version_tuple(facts.get('kernel') or '0')
+    ok = found >= req['min_kernel']
+    return Check('kernel', ok, True,
+                 'kernel %s is %s %s' % (facts.get('kernel'), 'at least' if ok else 'older than',
+                                         version_text(req['min_kernel'])),
+                 'boot a kernel >= %s (Debian 12+, Ubuntu 22.04+, Fedora 38+)' % version_text(req['min_kernel']))
+
+
+def _cgroup_v2(facts, _req):
+    ok = bool(facts.get('cgroup_v2'))
+    return Check('cgroup_v2', ok, True,
+                 'cgroup v2 (unified hierarchy) is %s' % ('mounted at /sys/fs/cgroup' if ok else 'not in use'),
+                 'boot with systemd.unified_cgroup_hierarchy=1 on the kernel command line and reboot')
+
+
+def _cgroup_controllers(facts, req):
+    missing = _missing(req['controllers'], facts.get('cgroup_controllers'))
+    return Check('cgroup_controllers', not missing, True,
+                 'the root cgroup lacks the controllers %s' % ' '.join(missing) if missing
+                 else 'the root cgroup offers %s' % ' '.join(req['controllers']),
+                 'enable them in cgroup v2: remove cgroup_no_v1=/hybrid settings from the kernel command line '
+                 'so that no controller stays bound to cgroup v1, then reboot')
+
+
+def _cgroup_delegation(facts, req):
+    uid = facts.get('uid')
+    effective = _missing(req['controllers'], facts.get('delegated_controllers'))
+    configured = _missing(req['controllers'], facts.get('delegate_configured'))
+    if not configured:
+        message = 'user@%s.service delegates %s' % (uid, ' '.join(req['controllers']))
+        if effective:
+            message += ' (the running user manager lacks %s until it restarts)' % ' '.join(effective)
+        return Check('cgroup_delegation', True, False, message, '')
+    return Check('cgroup_delegation', False, False,
+                 'user@%s.service does not delegate the cgroup controllers %s' % (uid, ' '.join(configured)),
+                 'write %s with [Service] Delegate=%s, run systemctl daemon-reload and log in again'
+                 % (DELEGATE_DROPIN, ' '.join(req['controllers'])))
+
+
+def _user_namespaces(facts, _req):
+    max_ns = facts.get('max_user_namespaces') or 0
+    clone = facts.get('unprivileged_userns_clone')
+    problems = []
+    if max_ns <= 0:
+        problems.append('user.max_user_namespaces is %s' % max_ns)
+    if clone is not None and clone != 1:
+        problems.append('kernel.unprivileged_userns_clone is %s' % clone)
+    return Check('user_namespaces', not problems, True,
+                 '; '.join(problems) if problems else 'unprivileged user namespaces are enabled',
+                 'allow unprivileged user namespaces: sysctl user.max_user_namespaces=28633 '
+                 '(and kernel.unprivileged_userns_clone=1 where it exists), persisted in /etc/sysctl.d')
+
+
+def _subids(kind):
+    def check(facts, req):
+        user = facts.get('user')
+        ranges = facts.get(kind) or []
+        largest = max([count for _start, count in ranges] or [0])
+        ok = largest >= req['min_subids']
+        if ok:
+            message = '%s has %d subordinate ids in /etc/%s' % (user, largest, kind)
+        elif ranges:
+            message = '%s has only %d subordinate ids in /etc/%s, needs %d' % (user, largest, kind, req['min_subids'])
+        else:
+            message = '%s has no range in /etc/%s' % (user, kind)
+        opt = '--add-subuids' if kind == 'subuid' else '--add-subgids'
+        start = facts.get('%s_next_free' % kind) or 100000
+        return Check(kind, ok, False, message,
+                     'usermod %s %d-%d %s (a free range of %d ids)'
+                     % (opt, start, start + req['min_subids'] - 1, user, req['min_subids']))
+    return check
+
+
+def _newuidmap(facts, _req):
+    missing = [tool for tool in ('newuidmap', 'newgidmap') if not (facts.get('id_mappers') or {}).get(tool)]
+    return Check('newuidmap', not missing, False,
+                 '%s not found' % ' and '.join(missing) if missing else 'newuidmap and newgidmap are installed',
+                 'install the uidmap package (Debian/Ubuntu) or shadow-utils (Fedora)')
+
+
+def _rootless_network(facts, _req):
+    found = [tool for tool in ('pasta', 'slirp4netns') if (facts.get('network_helpers') or {}).get(tool)]
+    return Check('rootless_network', bool(found), False,
+                 'rootless networking through %s' % ' and '.join(found) if found
+                 else 'neither pasta (passt) nor slirp4netns is installed',
+                 'install the passt package (or slirp4netns)')
+
+
+def _podman(facts, req):
+    found = facts.get('podman_version')
+    if not found:
+        message = 'podman is not installed (%s)' % (facts.get('podman_error') or 'not found')
+        ok = False
+    else:
+        ok = version_tuple(found) >= req['min_podman']
+        message = 'podman %s is %s %s' % (found, 'at least' if ok else 'older than', version_text(req['min_podman']))
+    return Check('podman', ok, False, message,
+                 'install Podman >= %s with Quadlet (Debian 13, Ubuntu 24.04, Fedora 38 or newer ship it)'
+                 % version_text(req['min_podman']))
+
+
+def _linger(facts, _req):
+    user = facts.get('user')
+    ok = bool(facts.get('linger'))
+    return Check('linger', ok, False,
+                 'lingering is %s for %s' % ('enabled' if ok else 'disabled', user),
+                 'loginctl enable-linger %s (keeps the clusters running without a login session)' % user)
+
+
+def _sysctl(key, minimum):
+    def check(facts, _req):
+        current = (facts.get('sysctls') or {}).get(key)
+        if current is None:
+            return Check('sysctl:%s' % key, False, True, '%s does not exist on this kernel' % key,
+                         'use a kernel that provides %s' % key)
+        ok = current >= minimum
+        return Check('sysctl:%s' % key, ok, False,
+                     '%s is %s, %s %s' % (key, current, 'at least' if ok else 'below the minimum', minimum),
+                     'set %s = %s in %s and run sysctl --load=%s' % (key, minimum, SYSCTL_FILE, SYSCTL_FILE))
+    return check
+
+
+def requirements(min_kernel=MIN_KERNEL, min_podman=MIN_PODMAN, min_subids=MIN_SUBIDS,
+                 controllers=CGROUP_CONTROLLERS, sysctls=None):
+    return {'min_kernel': tuple(min_kernel), 'min_podman': tuple(min_podman), 'min_subids': min_subids,
+            'controllers': list(controllers), 'sysctls': dict(sysctls or {})}
+
+
+def evaluate(facts, req):
+    """Every check, blocking ones first, in a stable order."""
+    checks = [_kernel, _cgroup_v2, _cgroup_controllers, _user_namespaces,
+              _podman, _newuidmap, _rootless_network, _subids('subuid'), _subids('subgid'),
+              _cgroup_delegation, _linger]
+    checks += [_sysctl(key, req['sysctls'][key]) for key in sorted(req['sysctls'])]
+    results = [check(facts, req) for check in checks]
+    return sorted(results, key=lambda check: not check.blocking)
+
+
+def failures(checks, ignore=(), blocking_only=False):
+    """The failed checks that count: not ignored, and blocking when `blocking_only`."""
+    return [check for check in checks
+            if not check.ok and check.name not in ignore and (check.blocking or not blocking_only)]
+
+
+def failure_message(failed, total):
+    lines = ['kinc preflight: %d of %d checks failed:' % (len(failed), total)]
+    for check in failed:
+        blocking = ' (blocking: the kinc_host role cannot fix this)' if check.blocking else ''
+        lines.append('- [%s] %s%s. Fix: %s' % (check.name, check.message, blocking, check.fix))
+    return '\n'.join(lines)
