@@ -33,8 +33,6 @@ boot() {
     "$KINC_TESTHOST_IMAGE" >/dev/null
   until podman exec "$HOST" systemctl is-system-running 2>/dev/null | grep -qE '^(running|degraded)$'; do sleep 0.25; done
   podman exec "$HOST" install -d -m 1777 /var/tmp/kinc-bench
-  # A workstation has /lib/modules (the node mounts it, as kind nodes do); the test host has no kernel.
-  podman exec "$HOST" mkdir -p /lib/modules
   podman exec "$HOST" install -m 666 /dev/null /var/tmp/kinc-bench/podman-calls.log
   podman cp "$HERE/podman-count.sh" "$HOST:/usr/local/bin/podman"
   podman cp "$HERE/bare.sh" "$HOST:/usr/local/bin/kinc-bench-bare"

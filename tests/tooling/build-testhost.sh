@@ -28,6 +28,8 @@ debootstrap --variant=minbase --include="$PACKAGES" trixie "$root" >"$KINC_CACHE
   || { tail -20 "$KINC_CACHE/testhost-debootstrap.log"; exit 1; }
 install -m 755 "$HERE/testhost/kinc-testhost-init" "$root/usr/local/sbin/kinc-testhost-init"
 echo kinc-host > "$root/etc/hostname"
+# A workstation has a kernel modules directory, which kinc nodes mount read-only (as kind's do).
+mkdir -p "$root/lib/modules"
 chroot "$root" useradd -m -s /bin/bash -u 1000 kinc
 chroot "$root" usermod --add-subuids 100000-165535 --add-subgids 100000-165535 kinc
 echo 'kinc ALL=(ALL) NOPASSWD:ALL' > "$root/etc/sudoers.d/kinc"; chmod 440 "$root/etc/sudoers.d/kinc"
