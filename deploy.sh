@@ -26,7 +26,8 @@ mkdir -p "$REPO/.ansible/collections/ansible_collections/kinc"
 ln -sfn ../../../.. "$REPO/.ansible/collections/ansible_collections/kinc/kinc"
 export ANSIBLE_COLLECTIONS_PATH="$REPO/.ansible/collections:${ANSIBLE_COLLECTIONS_PATH:-$HOME/.ansible/collections:/usr/share/ansible/collections}"
 
-inventory=(-i 'localhost,' -c local)
+# Without an inventory: this machine, with the Python that runs Ansible (discovery may find a broken one).
+inventory=(-i 'localhost,' -c local -e 'ansible_python_interpreter={{ ansible_playbook_python }}')
 for arg in "$@"; do
   case "$arg" in -i|--inventory|--inventory=*|-i*) inventory=() ;; esac
 done
