@@ -14,6 +14,8 @@ __metaclass__ = type
 import json
 from collections import namedtuple
 
+from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version
+
 Container = namedtuple('Container', ['name', 'id', 'state', 'labels', 'ports'])
 Volume = namedtuple('Volume', ['name', 'labels', 'mountpoint'])
 Network = namedtuple('Network', ['name', 'subnets'])
@@ -43,17 +45,6 @@ class PodmanNotFound(Exception):
         super(PodmanNotFound, self).__init__(
             "podman executable %r was not found; install Podman 4.4 or newer "
             "(the kinc.kinc.kinc_host role does it)" % executable)
-
-
-def parse_version(text):
-    """'4.3.1' or '5.4.2-dev' -> (4, 3, 1); unknown parts become 0."""
-    parts = []
-    for piece in str(text).split('-', maxsplit=1)[0].split('.')[:3]:
-        digits = ''.join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    while len(parts) < 3:
-        parts.append(0)
-    return tuple(parts)
 
 
 def _labels(raw):

@@ -14,6 +14,8 @@ __metaclass__ = type
 
 from collections import namedtuple
 
+from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version, version_text
+
 Check = namedtuple('Check', ['name', 'ok', 'blocking', 'message', 'fix'])
 
 MIN_KERNEL = (5, 10, 0)
@@ -22,25 +24,6 @@ MIN_SUBIDS = 65536
 CGROUP_CONTROLLERS = ('cpu', 'cpuset', 'io', 'memory', 'pids')
 DELEGATE_DROPIN = '/etc/systemd/system/user@.service.d/delegate.conf'
 SYSCTL_FILE = '/etc/sysctl.d/90-kinc.conf'
-
-
-def version_tuple(text):
-    """'6.1.0-18-amd64' or '5.4.2+ds1' -> (6, 1, 0); missing or non-numeric parts become 0."""
-    parts = []
-    for piece in str(text).split('-', 1)[0].split('+', 1)[0].split('.')[:3]:
-        digits = ''
-        for char in piece:
-            if not char.isdigit():
-                break
-            digits += char
-        parts.append(int(digits) if digits else 0)
-    while len(parts) < 3:
-        parts.append(0)
-    return tuple(parts)
-
-
-def version_text(version):
-    return '.'.join(str(part) for part in version)
 
 
 def parse_subids(text, user, uid):
@@ -72,7 +55,7 @@ def _missing(required, present):
 
 
 def _kernel(facts, req):
-    found = version_tuple(facts.get('kernel') or '0')
+    found = parse_version(facts.get('kernel') or '0')
     ok = found >= req['min_kernel']
     return Check('kernel', ok, True,
                  'kernel %s is %s %s' % (facts.get('kernel'), 'at least' if ok else 'older than',
@@ -166,7 +149,7 @@ def _podman(facts, req):
         message = 'podman is not installed (%s)' % (facts.get('podman_error') or 'not found')
         ok = False
     else:
-        ok = version_tuple(found) >= req['min_podman']
+        ok = parse_version(found) >= req['min_podman']
         message = 'podman %s is %s %s' % (found, 'at least' if ok else 'older than', version_text(req['min_podman']))
     return Check('podman', ok, False, message,
                  'install Podman >= %s with Quadlet (Debian 13, Ubuntu 24.04, Fedora 38 or newer ship it)'

@@ -143,8 +143,8 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient, PodmanError, PodmanNotFound
 from ansible_collections.kinc.kinc.plugins.module_utils.preflight import (
-    evaluate, failure_message, failures, next_free_subid, parse_subids, requirements, version_text,
-    version_tuple)
+    evaluate, failure_message, failures, next_free_subid, parse_subids, requirements)
+from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version, version_text
 
 # Roots of the files read; unit tests point them at a prepared tree.
 PROC = '/proc'
@@ -261,8 +261,8 @@ def main():
     )
     params = module.params
     uid = _validate(module)
-    req = requirements(min_kernel=version_tuple(params['min_kernel_version']),
-                       min_podman=version_tuple(params['min_podman_version']),
+    req = requirements(min_kernel=parse_version(params['min_kernel_version']),
+                       min_podman=parse_version(params['min_podman_version']),
                        min_subids=params['min_subids'], controllers=params['cgroup_controllers'],
                        sysctls=dict((name, int(value)) for name, value in params['sysctls'].items()))
     known = [check.name for check in evaluate({}, req)]

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import (
-    Container, PodmanClient, PodmanError, PodmanNotFound, PortMapping, Volume, parse_version)
+    Container, PodmanClient, PodmanError, PodmanNotFound, PortMapping, Volume)
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 VERSIONS = ['podman-4.3', 'podman-5.4-rootless']
@@ -181,12 +181,6 @@ def test_from_module_without_podman():
     with pytest.raises(PodmanNotFound) as err:
         PodmanClient.from_module(FakeModule(None))
     assert "podman executable 'podman' was not found" in str(err.value)
-
-
-@pytest.mark.parametrize('text, expected', [('4.3.1', (4, 3, 1)), ('5.4.2-dev', (5, 4, 2)), ('5', (5, 0, 0)),
-                                            ('5.x', (5, 0, 0))])
-def test_parse_version(text, expected):
-    assert parse_version(text) == expected
 
 
 def test_volume_tuple_fields():

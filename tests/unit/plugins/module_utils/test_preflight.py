@@ -52,14 +52,6 @@ def test_blocking_checks_come_first():
         'kernel', 'cgroup_v2', 'cgroup_controllers', 'user_namespaces']
 
 
-@pytest.mark.parametrize('text, expected', [
-    ('6.1.0-18-amd64', (6, 1, 0)), ('5.4.2+ds1', (5, 4, 2)), ('4.4', (4, 4, 0)), ('5.10.0rc1', (5, 10, 0)),
-    ('', (0, 0, 0)), ('6.18.44-fc-v595', (6, 18, 44)),
-])
-def test_version_tuple(text, expected):
-    assert preflight.version_tuple(text) == expected
-
-
 def test_old_kernel_blocks_and_names_the_minimum():
     check = failed(kernel='5.4.0-150-generic')['kernel']
     assert check.blocking
