@@ -21,6 +21,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 
@@ -36,9 +37,9 @@ def normalize(args):
     module's argument_spec would do, so rendering sees what the module will validate."""
     params = {
         'state': 'present',
-        'image': cluster_params.DEFAULT_IMAGE,
-        'api_address': cluster_params.DEFAULT_API_ADDRESS,
-        'config_mode': cluster_params.DEFAULT_CONFIG_MODE,
+        'image': cluster_spec.DEFAULT_IMAGE,
+        'api_address': cluster_spec.DEFAULT_API_ADDRESS,
+        'config_mode': cluster_spec.DEFAULT_CONFIG_MODE,
         'events': False,
         'kubernetes_version': None,
     }
@@ -98,7 +99,7 @@ class ActionModule(ActionBase):
         allocation_given = all(args.get(o) is not None for o in ('api_port', 'pod_subnet', 'service_subnet'))
         if state == 'present' or (state in ('started', 'stopped') and allocation_given):
             params = normalize(args)
-            problems = cluster_params.errors(params)
+            problems = cluster_spec.errors(params)
             if problems:
                 raise AnsibleActionFail('; '.join(problems))
             args['api_port'] = params['api_port']

@@ -236,6 +236,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
 from ansible_collections.kinc.kinc.plugins.module_utils.cluster_manager import ClusterError, ClusterManager
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient, PodmanError
@@ -243,33 +244,19 @@ from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl
 
 
 def argument_spec():
-    return dict(
-        name=dict(type='str', required=True),
-        state=dict(type='str', default='present', choices=list(cluster_params.STATES)),
-        api_port=dict(type='int'),
-        pod_subnet=dict(type='str'),
-        service_subnet=dict(type='str'),
-        image=dict(type='str', default=cluster_params.DEFAULT_IMAGE),
-        api_address=dict(type='str', default=cluster_params.DEFAULT_API_ADDRESS),
-        config_mode=dict(type='str', default=cluster_params.DEFAULT_CONFIG_MODE,
-                         choices=list(cluster_params.CONFIG_MODES)),
-        kubernetes_version=dict(type='str'),
-        events=dict(type='bool', default=False),
-        purge=dict(type='bool', default=False),
-        wait=dict(type='bool', default=True),
-        wait_timeout=dict(type='int', default=cluster_params.DEFAULT_WAIT_TIMEOUT),
-        kubeconfig_path=dict(type='path'),
-        merge_kubeconfig=dict(type='bool', default=False),
+    spec = dict(cluster_spec.CLUSTER_OPTIONS)
+    spec.update(
         quadlet_dir=dict(type='path'),
         quadlet_units=dict(type='dict'),
         node_config=dict(type='dict'),
     )
+    return spec
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = dict(module.params)
-    problems = cluster_params.errors(params)
+    problems = cluster_spec.errors(params)
     if params['state'] == 'present' and (not params['quadlet_units'] or not params['node_config']):
         problems.append('quadlet_units and node_config are rendered by the kinc.kinc.kinc_cluster action plugin; '
                         'run the module through its action plugin (a playbook task or ansible -m kinc.kinc.kinc_cluster)')

@@ -12,7 +12,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 
 TESTHOST_IMAGE = os.environ.get('KINC_TESTHOST_IMAGE', 'localhost/kinc-testhost:trixie')
@@ -32,7 +32,7 @@ def test_normalize_fills_the_module_defaults_and_coerces_types():
     params = action.normalize({'name': 'dev', 'api_port': '7443', 'events': 'yes', 'image': None,
                                'wait_timeout': '30'})
     assert params['api_port'] == 7443 and params['events'] is True and params['wait_timeout'] == 30
-    assert params['image'] == cluster_params.DEFAULT_IMAGE
+    assert params['image'] == cluster_spec.DEFAULT_IMAGE
     assert params['api_address'] == '127.0.0.1' and params['config_mode'] == 'mounted'
 
 
@@ -88,16 +88,16 @@ def test_a_template_variable_that_is_not_provided_fails_loudly(tmp_path):
     ({'kubernetes_version': 'latest'}, "kubernetes_version 'latest' is not a Kubernetes version"),
 ])
 def test_bad_options_are_refused_with_the_field_and_value(overrides, message):
-    problems = cluster_params.errors(options(**overrides))
+    problems = cluster_spec.errors(options(**overrides))
     assert any(message in p for p in problems), problems
 
 
 def test_good_options_have_no_problems():
-    assert cluster_params.errors(options(kubernetes_version='v1.33.1', api_address='::1')) == []
+    assert cluster_spec.errors(options(kubernetes_version='v1.33.1', api_address='::1')) == []
 
 
 def test_only_present_needs_the_allocation():
-    assert cluster_params.errors({'name': 'dev', 'state': 'stopped', 'image': 'x', 'api_address': '127.0.0.1'}) == []
+    assert cluster_spec.errors({'name': 'dev', 'state': 'stopped', 'image': 'x', 'api_address': '127.0.0.1'}) == []
 
 
 def test_mounted_mode_renders_the_node_images_kubeadm_template_for_the_cluster():
