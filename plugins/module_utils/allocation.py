@@ -153,8 +153,12 @@ def validate_requests(requests, base_port, max_port, lowest_port=1):
             else:
                 seen_ports[request.api_port] = port_field
     if found:
-        raise AllocationError('; '.join(found) if len(found) == 1 else
-                              ' '.join('(%d) %s' % (n, text) for n, text in enumerate(found, 1)))
+        raise AllocationError(_joined(found))
+
+
+def _joined(problems):
+    """One message for every problem: the problem itself, or '(1) … (2) …'."""
+    return problems[0] if len(problems) == 1 else ' '.join('(%d) %s' % (n, text) for n, text in enumerate(problems, 1))
 
 
 class _Planner:
@@ -307,8 +311,14 @@ def plan(requests, existing, taken_ports, taken_networks, base_port=DEFAULT_BASE
     planner = _Planner(existing, others, taken_ports, taken_networks, listeners, base_port, max_port)
     new = [r for r in requests if r.name not in existing]
     forced = [r for r in new if r.api_port is not None]
+    problems = []
     for request in forced:
-        planner.reserve(request)
+        try:
+            planner.reserve(request)
+        except AllocationError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise AllocationError(_joined(problems))
     decided = {}
     for request in new:
         if request.api_port is None:

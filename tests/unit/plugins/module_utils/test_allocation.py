@@ -196,6 +196,11 @@ def test_several_new_clusters_in_one_request_are_distinct():
                  "clusters[0].api_port: 20001 is in use on this host (a socket listens on it on 192.0.2.7 or a "
                  "wildcard address, or a container publishes it); fix: stop what uses it, choose another port or "
                  "leave api_port out to allocate one", id='forced port listening on a non-default api_address'),
+    pytest.param(req(('a', 6443), ('b', 6444)), held(alloc('dev', 6443)), {6444}, [], {},
+                 "(1) clusters[0].api_port: 6443 is held by cluster 'dev'; fix: choose another port or leave api_port "
+                 "out to allocate one (2) clusters[1].api_port: 6444 is in use on this host (a socket listens on it on "
+                 "127.0.0.1 or a wildcard address, or a container publishes it); fix: stop what uses it, choose "
+                 "another port or leave api_port out to allocate one", id='every forced port problem at once'),
     pytest.param(req(('dev', 7000)), held(alloc('dev', 6443)), set(), [], {},
                  "clusters[0].api_port: 7000 differs from port 6443 that cluster 'dev' already holds; fix: leave "
                  "api_port out (or set it to 6443), or purge the cluster first", id='existing cluster forced elsewhere'),
