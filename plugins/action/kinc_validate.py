@@ -20,8 +20,8 @@ _ARGS = frozenset(['clusters', 'role_vars', 'field'])
 
 def failure_message(field, problems):
     listed = ' '.join('(%d) %s' % (number, text) for number, text in enumerate(problems, 1))
-    return '%d problem%s in %s, nothing was changed: %s' % (len(problems), '' if len(problems) == 1 else 's',
-                                                             field, listed)
+    plural = '' if len(problems) == 1 else 's'
+    return '%d problem%s in %s, nothing was changed: %s' % (len(problems), plural, field, listed)
 
 
 class ActionModule(ActionBase):

@@ -305,8 +305,8 @@ def plan(requests, existing, taken_ports, taken_networks, base_port=DEFAULT_BASE
         if known and request.api_port is not None and request.api_port != known.api_port:
             raise AllocationError(cluster_spec.problem(
                 request_field(request, 'api_port'),
-                '%d differs from port %d that cluster %r already holds' % (request.api_port, known.api_port,
-                                                                             request.name),
+                '%d differs from port %d that cluster %r already holds'
+                % (request.api_port, known.api_port, request.name),
                 'leave api_port out (or set it to %d), or purge the cluster first' % known.api_port))
     planner = _Planner(existing, others, taken_ports, taken_networks, listeners, base_port, max_port)
     new = [r for r in requests if r.name not in existing]

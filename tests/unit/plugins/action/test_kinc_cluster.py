@@ -29,8 +29,9 @@ def lines(text, key):
 
 
 def test_normalize_fills_the_module_defaults_and_coerces_types():
-    params, _problems = cluster_spec.normalize({'name': 'dev', 'api_port': '7443', 'events': 'yes', 'image': None,
-                               'wait_timeout': '30'})
+    params, problems = cluster_spec.normalize({'name': 'dev', 'api_port': '7443', 'events': 'yes', 'image': None,
+                                               'wait_timeout': '30'})
+    assert problems == []
     assert params['api_port'] == 7443 and params['events'] is True and params['wait_timeout'] == 30
     assert params['image'] == cluster_spec.DEFAULT_IMAGE
     assert params['api_address'] == '127.0.0.1' and params['config_mode'] == 'mounted'
