@@ -42,7 +42,8 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('role_vars must be a mapping of kinc_* variables; got: %r' % (role_vars,))
         field = args.get('field') or 'kinc_clusters'
         declared, problems = cluster_spec.declared_clusters(args['clusters'], role_vars, field)
-        result.update(changed=False, clusters=declared, problems=problems)
+        result.update(changed=False, clusters=declared, problems=problems,
+                      allocation_requests=cluster_spec.allocation_requests(declared, field))
         if problems:
             result.update(failed=True, msg=failure_message(field, problems))
         return result

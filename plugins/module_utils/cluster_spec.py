@@ -344,3 +344,10 @@ def normalize(args):
         if error:
             found.append(error)
     return params, found
+
+
+def allocation_requests(declared, field='kinc_clusters'):
+    """kinc_allocate's `clusters` for the present clusters of a declared list, each naming its entry."""
+    return [dict([('name', c['name']), ('api_address', c['api_address']), ('field', '%s[%d]' % (field, position))]
+                 + ([('api_port', c['api_port'])] if 'api_port' in c else []))
+            for position, c in enumerate(declared) if c['state'] != 'absent']

@@ -88,6 +88,11 @@ options:
         description: The host address the cluster publishes its API on; listeners there (or on a wildcard) take a port.
         type: str
         default: 127.0.0.1
+      field:
+        description:
+          - How messages name this entry, for example C(kinc_clusters[3]) when the list came from an inventory.
+          - Default C(clusters[<index>]).
+        type: str
   api_address:
     description: O(clusters[].api_address) of the cluster given by O(name).
     type: str
@@ -259,6 +264,7 @@ OPTIONS = dict(
         name=dict(type='str', required=True),
         api_port=dict(type='int'),
         api_address=dict(type='str', default=cluster_spec.DEFAULT_API_ADDRESS),
+        field=dict(type='str'),
     )),
     base_port=dict(type='int', default=cluster_spec.DEFAULT_BASE_PORT),
     max_port=dict(type='int', default=cluster_spec.MAX_PORT),
@@ -271,7 +277,7 @@ OPTIONS = dict(
 def _requests(params):
     if params['name'] is not None:
         return [Request(params['name'], None, None, params['api_address'])]
-    return [Request(entry['name'], entry['api_port'], 'clusters[%d]' % position, entry['api_address'])
+    return [Request(entry['name'], entry['api_port'], entry['field'] or 'clusters[%d]' % position, entry['api_address'])
             for position, entry in enumerate(params['clusters'])]
 
 

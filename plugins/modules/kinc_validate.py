@@ -81,6 +81,14 @@ clusters:
   sample: [{"name": "dev", "state": "present", "image": "localhost/kinc-node:latest", "config_mode": "mounted",
             "api_address": "127.0.0.1", "kubernetes_version": "", "events": false, "merge_kubeconfig": false,
             "kubeconfig_path": "", "purge": false}]
+allocation_requests:
+  description:
+    - The clusters that are not absent, as O(kinc.kinc.kinc_allocate#module:clusters) takes them, each with the
+      entry it came from as C(field), so that the allocator's messages name the entry of this list.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "dev", "api_address": "127.0.0.1", "field": "kinc_clusters[0]"}]
 problems:
   description: Every problem found, each naming its field, the value and the fix.
   returned: always

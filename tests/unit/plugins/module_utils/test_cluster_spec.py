@@ -168,3 +168,12 @@ def test_the_role_documents_exactly_the_spec_and_its_defaults():
         entry_key = [k for k, v in cluster_spec.ROLE_DEFAULT_VARIABLES.items() if v == variable]
         if entry_key:
             assert main[variable].get('choices') == cluster_spec.CLUSTER_OPTIONS[entry_key[0]].get('choices')
+
+
+def test_allocation_requests_name_their_entry_and_skip_absent_clusters():
+    declared, _problems = cluster_spec.declared_clusters(
+        [{'name': 'a'}, {'name': 'gone', 'state': 'absent', 'api_port': 7000}, {'name': 'b', 'api_port': 7000,
+                                                                               'api_address': '127.0.0.2'}], {})
+    assert cluster_spec.allocation_requests(declared) == [
+        {'name': 'a', 'api_address': '127.0.0.1', 'field': 'kinc_clusters[0]'},
+        {'name': 'b', 'api_address': '127.0.0.2', 'field': 'kinc_clusters[2]', 'api_port': 7000}]

@@ -233,3 +233,9 @@ def test_an_unwritable_lock_directory_is_a_message(run, tmp_path):
     assert result.get('failed') is True, result
     assert result['msg'].startswith(str(blocked))
     assert 'check that the path exists and that the user running the task may write there' in result['msg']
+
+
+def test_messages_name_the_entry_the_caller_gives(run):
+    result = run({'clusters': [{'name': 'a', 'api_port': 6443, 'field': 'kinc_clusters[3]'}]}, FakePodman(),
+                 check_mode=True, listening=[('::', 6443)])
+    assert result['msg'].startswith('kinc_clusters[3].api_port: 6443 is in use on this host')
