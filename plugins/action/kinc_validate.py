@@ -43,7 +43,7 @@ class ActionModule(ActionBase):
         field = args.get('field') or 'kinc_clusters'
         declared, problems = cluster_spec.declared_clusters(args['clusters'], role_vars, field)
         result.update(changed=False, clusters=declared, problems=problems,
-                      allocation_requests=cluster_spec.allocation_requests(declared, field))
+                      allocation_requests=[] if problems else cluster_spec.allocation_requests(declared, field))
         if problems:
             result.update(failed=True, msg=failure_message(field, problems))
         return result

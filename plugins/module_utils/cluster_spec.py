@@ -112,6 +112,13 @@ def port_error(port, field='api_port', lowest=1):
     return None
 
 
+def _base_port_error(port, field):
+    if port_error(port, field):
+        return problem(field, '%r is not a TCP port from 1 to %d' % (port, MAX_PORT),
+                       'give the first port automatic allocation tries, e.g. %d' % DEFAULT_BASE_PORT)
+    return None
+
+
 def lowest_port(rootless, unprivileged_port_start=KERNEL_UNPRIVILEGED_PORT_START):
     """The lowest port a cluster of this user can publish on: 1 for root, else the kernel's limit."""
     return max(1, unprivileged_port_start) if rootless else 1
@@ -281,7 +288,7 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
         if error:
             found.append(error)
     defaults['kubeconfig_path'] = ''
-    for variable, check in (('kinc_base_port', port_error), ('kinc_wait_timeout', wait_timeout_error)):
+    for variable, check in (('kinc_base_port', _base_port_error), ('kinc_wait_timeout', wait_timeout_error)):
         value = role_vars.get(variable)
         value, error = coerce(ROLE_DEFAULTS[variable] if value is None else value, 'int', variable)
         error = error or check(value, variable)

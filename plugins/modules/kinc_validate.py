@@ -16,7 +16,7 @@ author:
 description:
   - "Checks every entry of a C(kinc_clusters) list, and the role-wide C(kinc_*) defaults, with the rules the kinc
     modules apply (the collection's one cluster spec) and reports every problem at once, each as
-    C(kinc_clusters[3].api_address: <what is wrong>; fix: <what to do>)." 
+    C(kinc_clusters[3].api_address: <what is wrong>; fix: <what to do>)."
   - Checks types, choices, unknown keys, names (DNS-1123 labels of at most 40 characters), names declared twice,
     API ports (1 to 65535; a port forced for two present clusters), image references
     (C([registry/]name[:tag][@digest]), so no options and no C(%) specifiers reach a Quadlet unit), API addresses,

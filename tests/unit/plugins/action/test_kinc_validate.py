@@ -41,3 +41,9 @@ def test_every_problem_in_one_failure():
 def test_unknown_arguments_are_refused():
     with pytest.raises(AnsibleActionFail):
         run({'clusters': [], 'extra': 1})
+
+
+def test_an_entry_without_a_name_is_a_problem_not_a_crash():
+    result = run({'clusters': [{'api_port': 7001}]})
+    assert result['failed'] is True and result['allocation_requests'] == []
+    assert result['msg'].endswith('kinc_clusters[0].name: missing; fix: give every cluster a name, e.g. dev')
