@@ -171,9 +171,9 @@ def test_the_role_documents_exactly_the_spec_and_its_defaults():
 
 
 def test_allocation_requests_name_their_entry_and_skip_absent_clusters():
-    declared, _problems = cluster_spec.declared_clusters(
-        [{'name': 'a'}, {'name': 'gone', 'state': 'absent', 'api_port': 7000}, {'name': 'b', 'api_port': 7000,
-                                                                               'api_address': '127.0.0.2'}], {})
+    entries = [{'name': 'a'}, {'name': 'gone', 'state': 'absent', 'api_port': 7000},
+               {'name': 'b', 'api_port': 7000, 'api_address': '127.0.0.2'}]
+    declared, _problems = cluster_spec.declared_clusters(entries, {})
     assert cluster_spec.allocation_requests(declared) == [
         {'name': 'a', 'api_address': '127.0.0.1', 'field': 'kinc_clusters[0]'},
         {'name': 'b', 'api_address': '127.0.0.2', 'field': 'kinc_clusters[2]', 'api_port': 7000}]
