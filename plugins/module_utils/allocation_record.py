@@ -24,6 +24,7 @@ import stat
 import tempfile
 
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import Allocation, AllocationError
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import AllocationLock, default_lock_path
 
 HOST_RECORD_DIR = '/var/lib/kinc/allocations'
 _RECORD = re.compile(r'^(\d+)\.json$')
@@ -47,6 +48,14 @@ def unusable_reason(directory):
     if not os.access(directory, os.R_OK | os.W_OK | os.X_OK):
         return '%s is not writable for uid %d (it needs mode 1777)' % (directory, os.geteuid())
     return None
+
+
+def allocation_lock(timeout, directory=HOST_RECORD_DIR, lock_path=None):
+    """The lock every change of allocations (a labelled volume created, a record written) happens under:
+    host-wide on the record directory when it is usable, else the per-user lock file."""
+    if unusable_reason(directory) is None:
+        return AllocationLock(directory, timeout, directory=True)
+    return AllocationLock(lock_path or default_lock_path(), timeout)
 
 
 def _user(uid):

@@ -252,8 +252,7 @@ from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
     AllocationError, Request, allocation_labels, existing_allocations, plan, validate_requests)
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import gather_facts
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import (
-    AllocationLock, LockTimeout, default_lock_path)
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import LockTimeout
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanNotFound
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import SystemdError, user_environment
 
@@ -354,12 +353,8 @@ def allocate(module):
     if unusable and not (module.check_mode and not os.path.exists(record_dir)):
         module.warn('the host-wide allocation record is unusable (%s), so clusters of other users that are stopped '
                     'are not seen; fix: run role kinc.kinc.kinc_host, which creates it' % unusable)
-    if module.check_mode:
-        lock = nullcontext()
-    elif unusable:
-        lock = AllocationLock(params['lock_path'] or default_lock_path(), params['lock_timeout'])
-    else:
-        lock = AllocationLock(record_dir, params['lock_timeout'], directory=True)
+    lock = nullcontext() if module.check_mode else allocation_record.allocation_lock(
+        params['lock_timeout'], record_dir, params['lock_path'])
     try:
         with lock:
             facts = gather_facts(client)
