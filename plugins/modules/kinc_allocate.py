@@ -59,8 +59,9 @@ description:
   - Every input error (a bad name, a name listed twice, a forced port out of range, held by another cluster
     or in use, nothing free) fails before anything is changed, naming the field, the value and the fix.
   - In check mode nothing is locked or written; when Podman is not installed yet (a fresh host, before
-    C(kinc.kinc.kinc_host)), no cluster can exist, and only the listening sockets and the host-wide record are
-    checked. So a playbook can check a whole inventory against the host before it changes anything.
+    C(kinc.kinc.kinc_host)) or the user never used it (no Podman storage), no cluster can exist, Podman is not
+    asked (asking would create its storage), and only the listening sockets and the host-wide record are checked.
+    So a playbook can check a whole inventory against the host before it changes anything.
 options:
   name:
     description:
@@ -325,7 +326,18 @@ def _user_environment(module):
             module.warn(str(exc))
 
 
+def _no_store_yet():
+    """A rootless user who never ran Podman has no storage, so no cluster; asking Podman would create it."""
+    if os.geteuid() == 0 or os.environ.get('CONTAINERS_STORAGE_CONF'):
+        return False
+    data_home = os.environ.get('XDG_DATA_HOME') or os.path.expanduser('~/.local/share')
+    return not (os.path.exists(os.path.join(data_home, 'containers'))
+                or os.path.exists(os.path.expanduser('~/.config/containers/storage.conf')))
+
+
 def _client(module):
+    if module.check_mode and _no_store_yet():
+        return None
     try:
         return module_base.podman(module)
     except PodmanNotFound as exc:

@@ -239,3 +239,16 @@ def test_messages_name_the_entry_the_caller_gives(run):
     result = run({'clusters': [{'name': 'a', 'api_port': 6443, 'field': 'kinc_clusters[3]'}]}, FakePodman(),
                  check_mode=True, listening=[('::', 6443)])
     assert result['msg'].startswith('kinc_clusters[3].api_port: 6443 is in use on this host')
+
+
+def test_check_mode_leaves_a_rootless_user_without_podman_storage_alone(run, monkeypatch, tmp_path):
+    monkeypatch.setattr(kinc_allocate.os, 'geteuid', lambda: 1000)
+    monkeypatch.setenv('HOME', str(tmp_path))
+    monkeypatch.delenv('XDG_DATA_HOME', raising=False)
+    monkeypatch.delenv('CONTAINERS_STORAGE_CONF', raising=False)
+    podman = FakePodman()
+    result = run({'name': 'dev'}, podman, check_mode=True)
+    assert result['clusters'][0]['api_port'] == 6443 and podman.commands == []
+    (tmp_path / '.local' / 'share' / 'containers').mkdir(parents=True)
+    run({'name': 'dev'}, podman, check_mode=True)
+    assert podman.commands[0][:2] == ['volume', 'ls']
