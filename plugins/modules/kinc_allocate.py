@@ -245,6 +245,7 @@ host_record:
 '''
 
 import os
+import pwd
 from contextlib import nullcontext
 
 from ansible.module_utils.basic import AnsibleModule
@@ -330,9 +331,10 @@ def _no_store_yet():
     """A rootless user who never ran Podman has no storage, so no cluster; asking Podman would create it."""
     if os.geteuid() == 0 or os.environ.get('CONTAINERS_STORAGE_CONF'):
         return False
-    data_home = os.environ.get('XDG_DATA_HOME') or os.path.expanduser('~/.local/share')
+    home = os.environ.get('HOME') or pwd.getpwuid(os.geteuid()).pw_dir
+    data_home = os.environ.get('XDG_DATA_HOME') or os.path.join(home, '.local', 'share')
     return not (os.path.exists(os.path.join(data_home, 'containers'))
-                or os.path.exists(os.path.expanduser('~/.config/containers/storage.conf')))
+                or os.path.exists(os.path.join(home, '.config', 'containers', 'storage.conf')))
 
 
 def _client(module):
