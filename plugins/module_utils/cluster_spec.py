@@ -15,11 +15,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import re
 
 from ansible.module_utils.common.validation import check_type_bool, check_type_int, check_type_str
 from ansible.module_utils.six import string_types
 
+from ansible_collections.kinc.kinc.plugins.module_utils import image_reference
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 
@@ -86,18 +86,6 @@ ROLE_DEFAULTS = dict(
     kinc_wait_timeout=DEFAULT_WAIT_TIMEOUT,
 )
 
-# An image reference as distribution/reference defines it (reference.go, grammar v0.5.0):
-# [domain[:port]/]path-component[/path-component...][:tag][@algorithm:hex].
-_DOMAIN_COMPONENT = r'(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
-_DOMAIN = r'(?:%s(?:\.%s)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?' % (_DOMAIN_COMPONENT, _DOMAIN_COMPONENT)
-_PATH_COMPONENT = r'[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*'
-_TAG = r'[\w][\w.-]{0,127}'
-_DIGEST = r'[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}'
-_REFERENCE = re.compile(r'^(?:(?P<domain>%s)/)?(?P<path>%s(?:/%s)*)(?::(?P<tag>%s))?(?:@(?P<digest>%s))?$'
-                        % (_DOMAIN, _PATH_COMPONENT, _PATH_COMPONENT, _TAG, _DIGEST))
-_NAME_MAX = 255
-# Quadlet reads Image=x.image / x.build as a reference to another unit, not to an image.
-_QUADLET_UNIT_SUFFIXES = ('.image', '.build')
 
 
 def problem(field, what, fix):
@@ -135,17 +123,10 @@ def read_unprivileged_port_start(path=UNPRIVILEGED_PORT_START_FILE):
 
 def image_error(image, field='image'):
     """Why `image` is not an image reference Podman can run, or None."""
-    fix = 'write an image reference such as localhost/kinc-node:latest or registry.example/kinc/node:v1.33@sha256:<hex>'
-    if not isinstance(image, string_types) or not image:
-        return problem(field, '%r is not an image reference' % (image,), fix)
-    match = _REFERENCE.match(image)
-    if not match:
-        return problem(field, '%r is not an image reference ([registry/]name[:tag][@digest]; no spaces, options '
-                       'or %% specifiers)' % (image,), fix)
-    if len(image) - len(match.group('tag') or '') - len(match.group('digest') or '') > _NAME_MAX:
-        return problem(field, '%r has a name longer than %d characters' % (image, _NAME_MAX), fix)
-    if image.endswith(_QUADLET_UNIT_SUFFIXES) and not match.group('tag'):
-        return problem(field, '%r would name a Quadlet .image or .build unit, not an image' % (image,), fix)
+    why = image_reference.reference_error(image) if isinstance(image, string_types) else 'is not an image reference'
+    if why:
+        return problem(field, '%r %s' % (image, why), 'write an image reference such as localhost/kinc-node:latest '
+                       'or registry.example/kinc/node:v1.33@sha256:<hex>')
     return None
 
 
