@@ -87,7 +87,6 @@ ROLE_DEFAULTS = dict(
 )
 
 
-
 def problem(field, what, fix):
     return '%s: %s; fix: %s' % (field, what, fix)
 
