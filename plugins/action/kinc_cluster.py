@@ -83,6 +83,21 @@ def render_node_config(params, rootless):
         raise AnsibleActionFail(str(exc))
 
 
+# Options a role may pass as '' to mean "not set".
+_EMPTY_MEANS_UNSET = ('kubernetes_version', 'kubeconfig_path')
+
+
+def _without_unset(entry):
+    return dict((k, v) for k, v in entry.items() if not (k in _EMPTY_MEANS_UNSET and v == ''))
+
+
+def needs_rendering(args):
+    """present, or started/stopped with the allocation given, converge the files."""
+    state = args.get('state') or 'present'
+    allocation_given = all(args.get(o) is not None for o in ('api_port', 'pod_subnet', 'service_subnet'))
+    return state == 'present' or (state in ('started', 'stopped') and allocation_given)
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -90,21 +105,33 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        args = dict(self._task.args)
-        for option in RENDERED_OPTIONS:
-            if option in args:
-                raise AnsibleActionFail('%s is set by the kinc.kinc.kinc_cluster action plugin from the other '
-                                        'options; remove it from the task' % option)
-        state = args.get('state', 'present')
-        allocation_given = all(args.get(o) is not None for o in ('api_port', 'pod_subnet', 'service_subnet'))
-        if state == 'present' or (state in ('started', 'stopped') and allocation_given):
-            params = normalize(args)
-            problems = cluster_spec.errors(params)
-            if problems:
-                raise AnsibleActionFail('; '.join(problems))
-            args['api_port'] = params['api_port']
-            args['quadlet_units'] = render_units(params)
-            args['node_config'] = render_node_config(params, self._remote_rootless(params))
+        args = _without_unset(self._task.args)
+        many = args.get('clusters') is not None
+        entries = [_without_unset(e) if isinstance(e, dict) else e for e in args['clusters']] if many else [args]
+        problems = []
+        self._rootless = None
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise AnsibleActionFail('clusters[%d] must be a dictionary of cluster options; got: %r' % (index, entry))
+            where = 'clusters[%d] (%s): ' % (index, entry.get('name')) if many else ''
+            for option in RENDERED_OPTIONS:
+                if option in entry:
+                    problems.append('%s%s is set by the kinc.kinc.kinc_cluster action plugin from the other '
+                                    'options; remove it from the task' % (where, option))
+            if problems or not needs_rendering(entry):
+                continue
+            params = normalize(entry)
+            found = cluster_spec.errors(params)
+            if found:
+                problems += [where + p for p in found]
+                continue
+            entry['api_port'] = params['api_port']
+            entry['quadlet_units'] = render_units(params)
+            entry['node_config'] = render_node_config(params, self._remote_rootless(params))
+        if problems:
+            raise AnsibleActionFail('; '.join(problems))
+        if many:
+            args['clusters'] = entries
         result.update(self._execute_module(module_name='kinc.kinc.kinc_cluster', module_args=args,
                                            task_vars=task_vars))
         return result
@@ -115,6 +142,11 @@ class ActionModule(ActionBase):
         Only mounted mode needs it; baked mode leaves the decision to the node."""
         if params['config_mode'] != 'mounted':
             return True
+        if self._rootless is None:
+            self._rootless = self._ask_rootless()
+        return self._rootless
+
+    def _ask_rootless(self):
         done = self._low_level_execute_command('id -u', sudoable=True)
         uid = (done.get('stdout') or '').strip()
         if done.get('rc') != 0 or not uid.isdigit():

@@ -47,7 +47,7 @@ def test_container_unit_carries_names_labels_publish_and_volumes():
     assert lines(unit, 'Image') == ['localhost/kinc-node-test:latest']
     assert lines(unit, 'ContainerName') == lines(unit, 'HostName') == ['kinc-dev-control-plane']
     assert lines(unit, 'Label') == [
-        '"io.kinc.api-port=7443"', '"io.kinc.cluster=dev"', '"io.kinc.managed-by=kinc.kinc 0.1.0"',
+        '"io.kinc.api-port=7443"', '"io.kinc.cluster=dev"', '"io.kinc.managed-by=kinc.kinc"',
         '"io.kinc.pod-subnet=10.244.43.0/24"', '"io.kinc.service-subnet=10.43.0.0/16"']
     assert lines(unit, 'PublishPort') == ['127.0.0.2:7443:6443']
     assert lines(unit, 'Volume') == ['kinc-dev-var-data.volume:/var:suid,exec,dev',
@@ -158,7 +158,7 @@ def test_the_real_quadlet_generator_accepts_the_units(tmp_path):
                      '--publish 127.0.0.1:7443:6443', '-v kinc-dev-var-data:/var:suid,exec,dev',
                      '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
                      '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev',
-                     '--label io.kinc.api-port=7443', '--label "io.kinc.managed-by=kinc.kinc 0.1.0"',
+                     '--label io.kinc.api-port=7443', '--label io.kinc.managed-by=kinc.kinc',
                      '--privileged', '--env container=podman', 'localhost/kinc-node:latest'):
         assert fragment in exec_start
     # The node waits for its volumes' services, which create them with the same labels.

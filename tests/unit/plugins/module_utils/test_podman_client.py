@@ -114,8 +114,8 @@ def test_networks(version):
 
 
 def test_create_volume_passes_sorted_labels_as_arguments():
-    labels = {'io.kinc.cluster': 'dev', 'io.kinc.managed-by': 'kinc.kinc 0.1.0'}
-    argv = ('volume', 'create', '--label', 'io.kinc.cluster=dev', '--label', 'io.kinc.managed-by=kinc.kinc 0.1.0',
+    labels = {'io.kinc.cluster': 'dev', 'io.kinc.managed-by': 'kinc.kinc'}
+    argv = ('volume', 'create', '--label', 'io.kinc.cluster=dev', '--label', 'io.kinc.managed-by=kinc.kinc',
             'kinc-dev-config')
     client, runner = client_for({argv: (0, 'kinc-dev-config\n', '')})
     client.create_volume('kinc-dev-config', labels)
