@@ -19,6 +19,8 @@ import json
 import os
 import re
 
+import pytest
+
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 
 STEPS = [{'name': 'crio', 'unit': 'crio.service', 'state': 'done', 'started': '', 'finished': '', 'message': ''}]
@@ -106,8 +108,9 @@ class FakeHost:
             raise Killed()
 
     @contextlib.contextmanager
-    def kill_after(self, steps, monkeypatch):
+    def kill_after(self, steps):
         """Run the body with a kill after `steps` mutating steps (None: never)."""
+        monkeypatch = pytest.MonkeyPatch()
         self._steps_left = steps
         self.dead = False
         for name in ('replace', 'unlink', 'mkdir', 'chmod', 'fchmod'):
