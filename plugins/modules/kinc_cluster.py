@@ -19,7 +19,7 @@ description:
     starts the service, waits until the node reports C(ready) and exports the admin kubeconfig.
   - Several clusters are all converged and started before any is waited for; one wait then covers them all.
     A cluster that fails is named in the failure message; the others are still reported (O(clusters) result).
-  - A running node is restarted only when what it was started from differs from what is wanted: the
+  - A running node is restarted only when what it was started from differs from what is wanted; the
     C(.container) unit carries a digest of the units and the node configuration as the label
     C(io.kinc.node-digest), so every container started from it carries it too. The decision does not depend
     on whether this run wrote a file, so a run interrupted between writing a unit and restarting is
@@ -55,16 +55,7 @@ options:
       - It names the container C(kinc-<name>-control-plane), its volumes and its kubeconfig context C(kinc-<name>).
       - Required unless O(clusters) is given; the other cluster options below go with it.
     type: str
-  clusters:
-    description:
-      - Several clusters converged in one call, each a dictionary of the cluster options of this module
-        (O(name), O(state), O(api_port), O(pod_subnet), O(service_subnet), O(image), O(api_address),
-        O(config_mode), O(kubernetes_version), O(events), O(purge), O(wait), O(wait_timeout), O(kubeconfig_path),
-        O(merge_kubeconfig)), with the same meaning and defaults.
-      - Mutually exclusive with O(name).
-    type: list
-    elements: dict
-  state:
+  state: &state
     description:
       - V(present) writes the units and node configuration, starts (or, when what the node runs with changed,
         restarts) the service, waits for readiness (O(wait)) and exports the kubeconfig.
@@ -77,56 +68,56 @@ options:
     type: str
     choices: [present, started, stopped, absent]
     default: present
-  api_port:
+  api_port: &api_port
     description:
       - Host port of the Kubernetes API. Required with O(state=present).
       - With other states it is read from the volume labels when omitted.
     type: int
-  pod_subnet:
+  pod_subnet: &pod_subnet
     description: The cluster's pod network in CIDR form. Required with O(state=present).
     type: str
-  service_subnet:
+  service_subnet: &service_subnet
     description: The cluster's service network in CIDR form. Required with O(state=present).
     type: str
-  image:
+  image: &image
     description: The node image.
     type: str
     default: localhost/kinc-node:latest
-  api_address:
+  api_address: &api_address
     description: Host address the API port is published on.
     type: str
     default: 127.0.0.1
-  config_mode:
+  config_mode: &config_mode
     description:
       - V(mounted) writes the full kubeadm configuration into the config volume.
       - V(baked) writes only C(cluster.env) and lets the node render its built-in default configuration.
     type: str
     choices: [mounted, baked]
     default: mounted
-  kubernetes_version:
+  kubernetes_version: &kubernetes_version
     description: Kubernetes version to pin in the node configuration, such as V(v1.33.1).
     type: str
-  events:
+  events: &events
     description: Capture cluster events into C(/var/log/kinc/events.jsonl) on the node (C(KINC_EVENTS)).
     type: bool
     default: false
-  purge:
+  purge: &purge
     description: With O(state=absent), also remove the volumes (the allocation), the kubeconfig file and the
       context merged into C(~/.kube/config).
     type: bool
     default: false
-  wait:
+  wait: &wait
     description: Wait until the node reports phase C(ready) and its initialized marker exists.
     type: bool
     default: true
-  wait_timeout:
+  wait_timeout: &wait_timeout
     description: Seconds to wait for readiness, counted from the start of the common wait.
     type: int
     default: 600
-  kubeconfig_path:
+  kubeconfig_path: &kubeconfig_path
     description: Where the admin kubeconfig is written (mode 0600). Defaults to C(~/.kube/kinc-<name>.conf).
     type: path
-  merge_kubeconfig:
+  merge_kubeconfig: &merge_kubeconfig
     description: Also merge the context C(kinc-<name>) into C(~/.kube/config) (needs PyYAML on the managed host).
     type: bool
     default: false
@@ -135,16 +126,46 @@ options:
       - Directory of the Quadlet units (of every cluster of the call).
       - Defaults to C(~/.config/containers/systemd) rootless and C(/etc/containers/systemd) as root.
     type: path
-  quadlet_units:
+  quadlet_units: &quadlet_units
     description:
       - Set by the action plugin; do not set it in a task.
       - Rendered Quadlet unit files, file name to content.
     type: dict
-  node_config:
+  node_config: &node_config
     description:
       - Set by the action plugin; do not set it in a task.
       - Rendered node configuration files for the config volume, file name to content.
     type: dict
+  clusters:
+    description:
+      - Several clusters converged in one call, each a dictionary of the cluster options of this module
+        (O(name), O(state), O(api_port), O(pod_subnet), O(service_subnet), O(image), O(api_address),
+        O(config_mode), O(kubernetes_version), O(events), O(purge), O(wait), O(wait_timeout), O(kubeconfig_path),
+        O(merge_kubeconfig)), with the same meaning and defaults.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The cluster's name (see O(name)).
+        type: str
+        required: true
+      state: *state
+      api_port: *api_port
+      pod_subnet: *pod_subnet
+      service_subnet: *service_subnet
+      image: *image
+      api_address: *api_address
+      config_mode: *config_mode
+      kubernetes_version: *kubernetes_version
+      events: *events
+      purge: *purge
+      wait: *wait
+      wait_timeout: *wait_timeout
+      kubeconfig_path: *kubeconfig_path
+      merge_kubeconfig: *merge_kubeconfig
+      quadlet_units: *quadlet_units
+      node_config: *node_config
 notes:
   - The kubeconfig file is written as JSON, which kubectl reads like YAML.
   - An unchanged call runs C(podman ps), C(podman volume ls) and one C(systemctl show) for all clusters, and one
@@ -379,8 +400,8 @@ def main():
         if failed and not many:
             raise KincError(failed[0].error)
         if failed:
-            raise KincError('clusters failed: %s; %s' % (', '.join(r.name for r in failed),
-                                                          '; '.join('%s: %s' % (r.name, r.error) for r in failed)))
+            names = ', '.join(r.name for r in failed)
+            raise KincError('clusters failed: %s; %s' % (names, '; '.join('%s: %s' % (r.name, r.error) for r in failed)))
         return partial
 
     module_base.run(module, body, partial)
