@@ -86,10 +86,6 @@ class Systemctl:
         """'active', 'inactive', 'activating', 'failed', ... ('inactive' for an unknown unit)."""
         return self.show(unit, ['ActiveState']).get('ActiveState') or 'inactive'
 
-    def load_state(self, unit):
-        """'loaded' or 'not-found' (Quadlet did not generate the unit)."""
-        return self.show(unit, ['LoadState']).get('LoadState') or 'not-found'
-
     def start(self, unit):
         self.call(['start', unit])
 
