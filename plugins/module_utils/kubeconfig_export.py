@@ -74,7 +74,8 @@ def export(run, podman, server, check_mode=False):
     context = naming.context_name(run.name)
     config = _still_current(path, run.admin_text, context, server)
     if config is None:
-        config = _fetch(podman, run, context, server)
+        # As written (keys sorted), so that what is merged below never depends on where it came from.
+        config = json.loads(kubeconfig.to_text(_fetch(podman, run, context, server)))
     _write(run, files.plan_file(os.path.basename(path), path, kubeconfig.to_text(config), KUBECONFIG_MODE),
            check_mode)
     if run.params.get('merge_kubeconfig'):

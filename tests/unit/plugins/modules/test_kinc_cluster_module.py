@@ -112,6 +112,7 @@ def test_a_broken_label_is_a_message(module_host, capsys):
 
 # -- kill at every step -----------------------------------------------------------------------------
 SCENARIOS = {
+    'present, a new cluster': ([cluster('b')], [cluster('a', merge_kubeconfig=True), cluster('b')]),
     'present with a changed option': ([cluster('a'), cluster('b')],
                                       [cluster('a', image='localhost/kinc-node:v2', events=True), cluster('b')]),
     'absent': ([cluster('a'), cluster('b')], [cluster('a', state='absent'), cluster('b')]),
