@@ -5,7 +5,7 @@
 
 The managed host may lack Jinja2 and module_utils may import only the standard library, so the Quadlet
 unit templates (files/quadlet/*.j2) and the node configuration (kubeadm.conf, cluster.env) are rendered
-here and handed to the module as the options `quadlet_units` and `node_config`.
+here and handed to the module as the options `quadlet_units`, `node_config` and `node_config_rootful`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,7 +29,7 @@ COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspat
 QUADLET_TEMPLATES = os.path.join(COLLECTION_ROOT, 'files', 'quadlet')
 CONTAINER_TEMPLATE = 'kinc-node.container.j2'
 VOLUME_TEMPLATE = 'kinc-volume.volume.j2'
-RENDERED_OPTIONS = ('quadlet_units', 'node_config')
+RENDERED_OPTIONS = ('quadlet_units', 'node_config', 'node_config_rootful')
 
 
 def normalize(args):
@@ -109,7 +109,6 @@ class ActionModule(ActionBase):
         many = args.get('clusters') is not None
         entries = [_without_unset(e) if isinstance(e, dict) else e for e in args['clusters']] if many else [args]
         problems = []
-        self._rootless = None
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 raise AnsibleActionFail('clusters[%d] must be a dictionary of cluster options; got: %r' % (index, entry))
@@ -127,7 +126,11 @@ class ActionModule(ActionBase):
                 continue
             entry['api_port'] = params['api_port']
             entry['quadlet_units'] = render_units(params)
-            entry['node_config'] = render_node_config(params, self._remote_rootless(params))
+            # kubeadm.conf differs for a node in a user namespace; the module, which knows whom it runs as,
+            # takes the rootful variant as root (cheaper than asking the host here).
+            entry['node_config'] = render_node_config(params, True)
+            if params['config_mode'] == 'mounted':
+                entry['node_config_rootful'] = render_node_config(params, False)
         if problems:
             raise AnsibleActionFail('; '.join(problems))
         if many:
@@ -135,21 +138,3 @@ class ActionModule(ActionBase):
         result.update(self._execute_module(module_name='kinc.kinc.kinc_cluster', module_args=args,
                                            task_vars=task_vars))
         return result
-
-    def _remote_rootless(self, params):
-        """Whether the module will run as a user other than root (kubeadm.conf differs for a user namespace).
-
-        Only mounted mode needs it; baked mode leaves the decision to the node."""
-        if params['config_mode'] != 'mounted':
-            return True
-        if self._rootless is None:
-            self._rootless = self._ask_rootless()
-        return self._rootless
-
-    def _ask_rootless(self):
-        done = self._low_level_execute_command('id -u', sudoable=True)
-        uid = (done.get('stdout') or '').strip()
-        if done.get('rc') != 0 or not uid.isdigit():
-            raise AnsibleActionFail("could not tell which user kinc_cluster runs as ('id -u' said: %s)"
-                                    % (done.get('stderr') or done.get('stdout') or 'nothing').strip())
-        return uid != '0'

@@ -134,7 +134,12 @@ options:
   node_config: &node_config
     description:
       - Set by the action plugin; do not set it in a task.
-      - Rendered node configuration files for the config volume, file name to content.
+      - Rendered node configuration files for the config volume, file name to content (for a rootless node).
+    type: dict
+  node_config_rootful: &node_config_rootful
+    description:
+      - Set by the action plugin; do not set it in a task.
+      - The same for a node run by root (mounted mode), used when the module runs as root.
     type: dict
   clusters:
     description:
@@ -166,6 +171,7 @@ options:
       merge_kubeconfig: *merge_kubeconfig
       quadlet_units: *quadlet_units
       node_config: *node_config
+      node_config_rootful: *node_config_rootful
 notes:
   - The kubeconfig file is written as JSON, which kubectl reads like YAML.
   - An unchanged call runs C(podman ps), C(podman volume ls) and one C(systemctl show) for all clusters, and one
@@ -323,7 +329,7 @@ from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincE
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl
 
 # Rendered by the action plugin, per cluster.
-RENDERED = dict(quadlet_units=dict(type='dict'), node_config=dict(type='dict'))
+RENDERED = dict(quadlet_units=dict(type='dict'), node_config=dict(type='dict'), node_config_rootful=dict(type='dict'))
 
 
 def argument_spec():
@@ -387,6 +393,9 @@ def main():
         rootless = module_base.rootless_environment(module)
         quadlet_dir = module.params['quadlet_dir'] or quadlet.default_dir(rootless)
         for entry in entries:
+            rootful_config = entry.pop('node_config_rootful', None)
+            if not rootless and rootful_config:
+                entry['node_config'] = rootful_config
             entry['quadlet_dir'] = quadlet_dir
             entry['kubeconfig_path'] = entry['kubeconfig_path'] or cluster_params.default_kubeconfig_path(entry['name'])
             entry['user_kubeconfig'] = cluster_params.user_kubeconfig_path()

@@ -195,7 +195,7 @@ def run_action(args, uid='1000'):
     return sent, plugin._low_level_execute_command.call_count
 
 
-def test_the_action_renders_every_cluster_of_a_list_and_asks_the_user_once():
+def test_the_action_renders_every_cluster_of_a_list_without_asking_the_host_anything():
     sent, asked = run_action({'clusters': [
         {'name': 'a', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16',
          'kubernetes_version': '', 'kubeconfig_path': ''},
@@ -206,8 +206,9 @@ def test_the_action_renders_every_cluster_of_a_list_and_asks_the_user_once():
                                           'kinc-a-var-data.volume']
     assert 'kubernetes_version' not in a and 'kubeconfig_path' not in a
     assert b['api_port'] == 6444 and 'KubeletInUserNamespace: true' in b['node_config']['kubeadm.conf']
+    assert 'KubeletInUserNamespace: false' in b['node_config_rootful']['kubeadm.conf']
     assert old == {'name': 'old', 'state': 'absent', 'purge': True}
-    assert asked == 1
+    assert asked == 0
 
 
 def test_the_action_names_each_bad_cluster_of_a_list():

@@ -84,6 +84,15 @@ def test_a_failed_cluster_is_named_and_the_others_still_reported_ready(module_ho
     assert states == {'a': (False, 'ready'), 'b': (True, None)}
 
 
+def test_as_root_the_node_gets_the_rootful_configuration(module_host, capsys, monkeypatch):
+    monkeypatch.setattr(module_base, 'rootless_environment', lambda module, required=True: False)
+    entry = cluster('a')
+    entry['node_config_rootful'] = action.render_node_config(action.normalize(dict(entry)), False)
+    assert not call(module_host, capsys, [entry]).get('failed')
+    with open(module_host.volumes['kinc-a-config'][1] + '/kubeadm.conf') as handle:
+        assert 'KubeletInUserNamespace: false' in handle.read()
+
+
 def test_bad_options_fail_before_anything_runs(module_host, capsys):
     result = call(module_host, capsys, [cluster('a'), dict(cluster('b'), api_address='nowhere')])
     assert result['failed'] and 'clusters[1] (b): ' in result['msg'] and 'api_address' in result['msg']
