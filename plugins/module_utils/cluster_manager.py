@@ -49,13 +49,14 @@ def restart_needed(run, container):
 class ClusterManager:
 
     def __init__(self, podman, systemctl, check_mode=False, now=time.time, sleep=time.sleep,
-                 path_exists=os.path.exists):
+                 path_exists=os.path.exists, read_file=files.read_text):
         self.podman = podman
         self.systemctl = systemctl
         self.check_mode = check_mode
         self.now = now
         self.sleep = sleep
         self.path_exists = path_exists
+        self.read_file = read_file
         self.runs = []
         self.snapshot = None
 
@@ -165,7 +166,7 @@ class ClusterManager:
                 if not os.path.exists(run.params['kubeconfig_path']):
                     run.did('write %s' % run.params['kubeconfig_path'])
             return
-        Waiter(self.podman, self.systemctl, self.now, self.sleep).wait(runs)
+        Waiter(self.podman, self.systemctl, self.snapshot, self.now, self.sleep, self.read_file).wait(runs)
         for run in runs:
             if run.error is None:
                 try:

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Waiting for nodes: one loop polls every started cluster until each is ready, failed or out of time.
 
-A poll of a node is one `podman exec <node> cat <status> <initialized marker> <admin kubeconfig>`: cat
-prints the files that exist and exits 0 only when all three do, so one command tells the phase, whether
-the node finished its first initialisation, and (for the kubeconfig export) the admin kubeconfig.
+A node keeps its status, its initialized marker and its admin kubeconfig on its /var volume, which the host
+user reads directly (rootless, the node's root is that user). A poll round is one `podman ps` (is each node
+running?) and file reads, whatever the number of clusters; an unchanged run needs no poll command at all.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,12 +13,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
-import json
+import os
 
+from ansible_collections.kinc.kinc.plugins.module_utils import files
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import node_status
 
-ADMIN_KUBECONFIG = '/etc/kubernetes/admin.conf'
+# In the node /etc/kubernetes links to /var/lib/kinc/kubernetes (files/image/README.md).
+ADMIN_KUBECONFIG = '/var/lib/kinc/kubernetes/admin.conf'
 POLL_INTERVAL = 2
 # The node service's journal on the host is mostly podman events; the node's own unit journal says more.
 HOST_JOURNAL_LINES = 20
@@ -26,19 +28,20 @@ NODE_JOURNAL_LINES = 40
 _ANY_RC = tuple(range(-255, 256))
 
 
-def read_node(podman, container):
-    """(status or None, complete, rest): the parsed status, whether the marker and admin kubeconfig exist
-    too, and the text after the status (marker and admin kubeconfig)."""
-    rc, out, _err = podman.call(['exec', container, 'cat', naming.NODE_STATUS_FILE, naming.NODE_INITIALIZED_MARKER,
-                                 ADMIN_KUBECONFIG], ok_rcs=_ANY_RC)
-    text = (out or '').lstrip()
-    if not text.startswith('{'):
-        return None, False, ''
-    try:
-        _raw, end = json.JSONDecoder().raw_decode(text)
-    except ValueError:
-        return None, False, ''  # caught in the middle of a rename: read again at the next poll
-    return node_status.parse(text[:end]), rc == 0, text[end:]
+def on_volume(mountpoint, node_path):
+    """The host path of a file the node keeps under /var."""
+    return os.path.join(mountpoint, os.path.relpath(node_path, '/var'))
+
+
+def read_node(mountpoint, read=files.read_text):
+    """(status or None, complete, admin kubeconfig text): the parsed status, and whether the initialized
+    marker and the admin kubeconfig exist too. Raises node_status.StatusError on a malformed status."""
+    text = read(on_volume(mountpoint, naming.NODE_STATUS_FILE))
+    if not text or not text.strip():
+        return None, False, None
+    admin = read(on_volume(mountpoint, ADMIN_KUBECONFIG))
+    complete = read(on_volume(mountpoint, naming.NODE_INITIALIZED_MARKER)) is not None and admin is not None
+    return node_status.parse(text), complete, admin
 
 
 def _times(status):
@@ -57,13 +60,15 @@ def from_this_boot(status, since):
 
 
 class Waiter:
-    """Waits for `runs` (ClusterRuns whose node was started or is running)."""
+    """Waits for `runs` (ClusterRuns whose node was started or is running) on the host of `snapshot`."""
 
-    def __init__(self, podman, systemctl, now, sleep):
+    def __init__(self, podman, systemctl, snapshot, now, sleep, read=files.read_text):
         self.podman = podman
         self.systemctl = systemctl
+        self.snapshot = snapshot
         self.now = now
         self.sleep = sleep
+        self.read = read
 
     def _journal(self, run):
         return self.systemctl.journal_tail(run.service, HOST_JOURNAL_LINES)
@@ -81,10 +86,17 @@ class Waiter:
             tail = out or err
         return node_status.failure_message(run.name, status, tail)
 
+    def _read(self, run):
+        container = self.snapshot.container(run.name)
+        volume = self.snapshot.volume(naming.var_volume_name(run.name))
+        if container is None or container.state != 'running' or volume is None or not volume.mountpoint:
+            return None, False, None
+        return read_node(volume.mountpoint, self.read)
+
     def _poll(self, run):
         """True when `run` is settled (ready, or failed with run.error set)."""
         try:
-            status, complete, rest = read_node(self.podman, run.container)
+            status, complete, admin = self._read(run)
         except node_status.StatusError as exc:
             run.error = '%s in container %s does not follow the status contract: %s' % (
                 naming.NODE_STATUS_FILE, run.container, exc)
@@ -97,7 +109,7 @@ class Waiter:
                 run.error = self._node_failure(run, status)
                 return True
             if status['phase'] == 'ready' and complete:
-                run.admin_text = rest
+                run.admin_text = admin
                 return True
         elif self._crashed(run):
             run.error = '%s failed before the node reported any status; last lines of its journal:\n%s' % (
@@ -116,7 +128,12 @@ class Waiter:
         for run in runs:
             run.deadline = start + run.params['wait_timeout']
         pending = list(runs)
+        # Containers of nodes this call started are not in the snapshot yet.
+        fresh = any(run.since is not None for run in runs)
         while True:
+            if fresh:
+                self.snapshot.read_containers()
+            fresh = True
             pending = [run for run in pending if not self._poll(run)]
             if not pending:
                 return

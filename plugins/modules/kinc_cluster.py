@@ -174,8 +174,8 @@ options:
       node_config_rootful: *node_config_rootful
 notes:
   - The kubeconfig file is written as JSON, which kubectl reads like YAML.
-  - An unchanged call runs C(podman ps), C(podman volume ls) and one C(systemctl show) for all clusters, and one
-    C(podman exec) per cluster (its status, initialized marker and admin kubeconfig read by one C(cat)).
+  - An unchanged call runs C(podman ps), C(podman volume ls) and one C(systemctl show) for all its clusters; a
+    node's status, initialized marker and admin kubeconfig are read from its C(/var) volume on the host.
 seealso:
   - module: kinc.kinc.kinc_allocate
   - module: kinc.kinc.kinc_cluster_info

@@ -151,7 +151,8 @@ class FakeHost:
     def node_file(self, container, name):
         """A file of the node's /var volume (status.json, initialized, admin.conf) on the host."""
         volume = naming.var_volume_name(container[len('kinc-'):-len('-control-plane')])
-        return os.path.join(self.volumes[volume][1], name)
+        where = {'status.json': 'lib/kinc', 'initialized': 'lib/kinc', 'admin.conf': 'lib/kinc/kubernetes'}[name]
+        return os.path.join(self.volumes[volume][1], where, name)
 
     def snapshot(self):
         """Everything kinc may change, without what differs between equal end states (container ids)."""
@@ -230,27 +231,19 @@ class FakeHost:
     def _exec(self, container, argv):
         if (self.containers.get(container) or {}).get('state') != 'running':
             return 125, '', 'Error: no container with name or ID "%s" found' % container
-        if argv[0] == 'cat':
-            return self._cat(container, argv[1:])
         if argv[0] == 'kubectl':
             return 0, json.dumps(ADMIN), ''
         if argv[0] == 'journalctl':
             return 0, 'node journal of %s\n' % argv[2], ''
         raise AssertionError('unexpected exec %s' % argv)
 
-    def _cat(self, container, paths):
-        if self.statuses:
-            text = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
-            files = {naming.NODE_STATUS_FILE: text or None,
-                     naming.NODE_INITIALIZED_MARKER: '2026-11-22T10:00:01Z\n' if self.initialized else None,
-                     '/etc/kubernetes/admin.conf': ADMIN_TEXT}
-        else:
-            files = dict((p, self._read_node(container, os.path.basename(p))) for p in paths)
-        out = ''.join(files.get(p) or '' for p in paths)
-        return (0 if all(files.get(p) for p in paths) else 1), out, ''
-
-    def _read_node(self, container, name):
-        path = self.node_file(container, name)
+    def read_file(self, path):
+        """kinc's reads of the node's files on its /var volume, with the scripted statuses when there are."""
+        name = os.path.basename(path)
+        if name == 'status.json' and self.statuses:
+            return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        if name == 'initialized' and not self.initialized:
+            return None
         if not os.path.exists(path):
             return None
         with open(path) as handle:
@@ -351,6 +344,7 @@ class FakeHost:
             path = self.node_file(container, name)
             if content is None:
                 continue
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, 'w') as handle:
                 handle.write(content)
 

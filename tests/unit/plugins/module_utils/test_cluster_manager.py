@@ -43,7 +43,7 @@ def params(host, name=NAME, **overrides):
 
 def manager_for(host, check_mode=False):
     return ClusterManager(PodmanClient(host.run), Systemctl(host.run, user=True), check_mode=check_mode,
-                          now=host.now, sleep=host.sleep, path_exists=lambda path: True)
+                          now=host.now, sleep=host.sleep, path_exists=lambda path: True, read_file=host.read_file)
 
 
 def run(host, check_mode=False, **overrides):
@@ -95,20 +95,20 @@ def test_present_exports_a_private_kubeconfig_pointing_at_the_published_port(hos
     assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
 
 
-def test_an_unchanged_run_changes_nothing_with_one_podman_exec(host):
+def test_an_unchanged_run_changes_nothing_with_two_podman_calls(host):
     run(host)
     result = run(host)
     assert result.actions == [] and host.mutating() == []
-    assert result.restarted is False and result.diff == []
+    assert result.restarted is False and result.diff == [] and result.status['phase'] == 'ready'
     podman = [argv[1:3] for argv in host.podman_calls()]
-    assert podman == [['ps', '--all'], ['volume', 'ls'], ['exec', CONTAINER]]
+    assert podman == [['ps', '--all'], ['volume', 'ls']]
 
 
-def test_three_unchanged_clusters_cost_five_podman_calls_and_one_systemctl(host):
+def test_three_unchanged_clusters_cost_two_podman_calls_and_one_systemctl(host):
     converge_many(host, [params(host, n) for n in ('tdev', 'two', 'three')])
     converge_many(host, [params(host, n) for n in ('tdev', 'two', 'three')])
     assert host.mutating() == []
-    assert len(host.podman_calls()) == 5
+    assert len(host.podman_calls()) == 2
     assert len([a for a in host.calls if os.path.basename(a[0]) == 'systemctl']) == 1
 
 
@@ -271,8 +271,8 @@ def test_all_clusters_start_before_the_one_wait_and_a_failure_names_only_its_clu
     host._systemctl = refuse_two
     manager = converge_many(host, [params(host, n) for n in ('tdev', 'two', 'three')])
     starts = [i for i, a in enumerate(host.calls) if a[-2:-1] == ['start']]
-    execs = [i for i, a in enumerate(host.calls) if a[1:2] == ['exec']]
-    assert len(starts) == 3 and max(starts) < min(execs)
+    polls = [i for i, a in enumerate(host.calls) if a[1:2] == ['ps']]
+    assert len(starts) == 3 and max(starts) < polls[-1] and len(polls) == 2
     results = dict((r['name'], r) for r in manager.results())
     assert results['two']['failed'] and 'Job failed' in results['two']['msg']
     assert results['tdev']['status']['phase'] == results['three']['status']['phase'] == 'ready'
@@ -409,8 +409,15 @@ def test_stopped_with_the_allocation_writes_the_files_but_does_not_start(host):
 
 def test_a_missing_host_mount_source_is_refused_before_any_change(host):
     manager = ClusterManager(PodmanClient(host.run), Systemctl(host.run, user=True), now=host.now,
-                             sleep=host.sleep, path_exists=lambda path: path != '/lib/modules')
+                             sleep=host.sleep, path_exists=lambda path: path != '/lib/modules', read_file=host.read_file)
     with pytest.raises(KincError) as err:
         manager.converge([params(host)])
     assert 'kinc-tdev-control-plane.container mounts /lib/modules from the host, which does not exist' in str(err.value)
     assert host.mutating() == []
+
+
+def test_a_status_that_breaks_the_contract_fails_the_cluster_with_a_message(host):
+    host.statuses = ['{"schema": 7}']
+    result = run(host)
+    assert result.error.startswith('/var/lib/kinc/status.json in container %s does not follow the status contract'
+                                   % CONTAINER)
