@@ -23,6 +23,8 @@ __metaclass__ = type
 import os
 import time
 
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_guard
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_checks
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_removal
 from ansible_collections.kinc.kinc.plugins.module_utils import files
@@ -32,6 +34,7 @@ from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import node_config
 from ansible_collections.kinc.kinc.plugins.module_utils import node_digest
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import Allocation, AllocationError
 from ansible_collections.kinc.kinc.plugins.module_utils.cluster_run import ClusterRun
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError
 from ansible_collections.kinc.kinc.plugins.module_utils.readiness import HOST_JOURNAL_LINES, Waiter
@@ -49,8 +52,9 @@ def restart_needed(run, container):
 class ClusterManager:
 
     def __init__(self, podman, systemctl, check_mode=False, now=time.time, sleep=time.sleep,
-                 path_exists=os.path.exists, read_file=files.read_text):
+                 path_exists=os.path.exists, read_file=files.read_text, record_dir=allocation_record.HOST_RECORD_DIR):
         self.podman = podman
+        self.record_dir = record_dir
         self.systemctl = systemctl
         self.check_mode = check_mode
         self.now = now
@@ -82,6 +86,10 @@ class ClusterManager:
                 cluster_removal.stop(run, self.snapshot, self.systemctl, self.check_mode)
             elif not run.error:
                 self._start(run)
+        if not self.check_mode:
+            # Purged clusters free their port and networks for every user; a killed run's record is completed.
+            allocation_guard.refresh(self.podman, self.snapshot.volumes.values(), allocation_guard.LOCK_TIMEOUT,
+                                     self.record_dir)
         self._wait([run for run in self.runs if run.wants_running and run.params.get('wait', True)
                     and not run.error])
         return self.runs
@@ -96,7 +104,8 @@ class ClusterManager:
             return quadlet.reload_needed(states, any(os.path.exists(p) for p in run.quadlet_paths()), None)
         units, run.digest = node_digest.stamp(run.params['quadlet_units'], run.params['node_config'],
                                               run.unit_files[-1])
-        self._volumes(run)
+        if not self._volumes(run):
+            return False
         config = node_config.plan(run.name, run.params['node_config'],
                                   self.snapshot.volume(naming.config_volume_name(run.name)))
         unit_changes = quadlet.plan(run.params['quadlet_dir'], run.unit_files, units)
@@ -111,15 +120,22 @@ class ClusterManager:
         return bool(written) or quadlet.reload_needed(states, True, run.digest)
 
     def _volumes(self, run):
-        created = False
-        for volume_name in naming.volume_names(run.name):
-            if self.snapshot.volume(volume_name) is None:
-                run.did('create volume %s' % volume_name)
-                if not self.check_mode:
-                    self.podman.create_volume(volume_name, run.labels())
-                    created = True
-        if created:
+        """Recreate missing labelled volumes under the allocation lock; False (run.error set) when refused."""
+        if all(self.snapshot.volume(v) is not None for v in naming.volume_names(run.name)):
+            return True
+        p = run.params
+        allocation = Allocation(run.name, p['api_port'], p['pod_subnet'], p['service_subnet'])
+        try:
+            created = allocation_guard.ensure_volumes(self.podman, allocation, allocation_guard.LOCK_TIMEOUT, self.check_mode,
+                                                      self.record_dir)
+        except AllocationError as exc:
+            run.error = str(exc)
+            return False
+        for volume_name in created:
+            run.did('create volume %s' % volume_name)
+        if created and not self.check_mode:
             self.snapshot.read_volumes()
+        return True
 
     def _reload(self, runs):
         for run in runs:

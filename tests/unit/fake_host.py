@@ -68,6 +68,9 @@ class FakeHost:
         self.quadlet_dir = str(root / 'systemd')
         self.generator_dir = root / 'generator'
         self.home = root / 'home'
+        # The host-wide allocation record (root-owned, 1777 on a real host).
+        self.record_dir = str(root / 'allocations')
+        os.mkdir(self.record_dir, 0o1777)
         self.calls = []
         self.volumes = {}      # name -> [labels, mountpoint]
         self.containers = {}   # name -> {'id', 'state', 'labels'}

@@ -44,7 +44,8 @@ def params(host, name=NAME, **overrides):
 
 def manager_for(host, check_mode=False):
     return ClusterManager(PodmanClient(host.run), Systemctl(host.run, user=True), check_mode=check_mode,
-                          now=host.now, sleep=host.sleep, path_exists=lambda path: True, read_file=host.read_file)
+                          now=host.now, sleep=host.sleep, path_exists=lambda path: True, read_file=host.read_file,
+                          record_dir=host.record_dir)
 
 
 def run(host, check_mode=False, **overrides):
@@ -272,8 +273,9 @@ def test_all_clusters_start_before_the_one_wait_and_a_failure_names_only_its_clu
     host._systemctl = refuse_two
     manager = converge_many(host, [params(host, n) for n in ('tdev', 'two', 'three')])
     starts = [i for i, a in enumerate(host.calls) if a[-2:-1] == ['start']]
+    # One `ps` for the snapshot, one under the allocation lock per new cluster, one poll of the wait.
     polls = [i for i, a in enumerate(host.calls) if a[1:2] == ['ps']]
-    assert len(starts) == 3 and max(starts) < polls[-1] and len(polls) == 2
+    assert len(starts) == 3 and max(starts) < polls[-1] and len(polls) == 1 + 3 + 1
     results = dict((r['name'], r) for r in manager.results())
     assert results['two']['failed'] and 'Job failed' in results['two']['msg']
     assert results['tdev']['status']['phase'] == results['three']['status']['phase'] == 'ready'
@@ -410,7 +412,8 @@ def test_stopped_with_the_allocation_writes_the_files_but_does_not_start(host):
 
 def test_a_missing_host_mount_source_is_refused_before_any_change(host):
     manager = ClusterManager(PodmanClient(host.run), Systemctl(host.run, user=True), now=host.now,
-                             sleep=host.sleep, path_exists=lambda path: path != '/lib/modules', read_file=host.read_file)
+                             sleep=host.sleep, path_exists=lambda path: path != '/lib/modules', read_file=host.read_file,
+                             record_dir=host.record_dir)
     with pytest.raises(KincError) as err:
         manager.converge([params(host)])
     assert 'kinc-tdev-control-plane.container mounts /lib/modules from the host, which does not exist' in str(err.value)
