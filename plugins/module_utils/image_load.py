@@ -92,11 +92,11 @@ class NodeImages(object):
             return True
         if check_mode:
             return False
-        if data is None:
-            raise KincError('cluster %s has no node (container %s does not exist); deploy it first with role '
-                            'kinc.kinc.kinc_cluster or module kinc.kinc.kinc_cluster' % (self.cluster, self.container))
-        raise KincError('cluster %s is not running (container %s is %s); start it (state: started) before loading '
-                        'images' % (self.cluster, self.container, state))
+        if data is None and self.podman.volume(naming.var_volume_name(self.cluster)) is None:
+            raise KincError('cluster %s does not exist on this host (no node container %s, no volumes); deploy it '
+                            'first with role kinc.kinc.kinc_cluster' % (self.cluster, self.container))
+        raise KincError('cluster %s is not running (its node container %s is %s); start it (state: started) and '
+                        'load the image then' % (self.cluster, self.container, state if data else 'gone'))
 
     def _exec(self, argv):
         return self.podman.call(['exec', self.container] + list(argv), ok_rcs=_ANY_RC)

@@ -23,8 +23,9 @@ NODE = 'kinc-dev-control-plane'
 class FakeNode(object):
     """podman as seen by kinc_image: one owner's image, one node whose store maps names to configs."""
 
-    def __init__(self, state='running', store=None, free=10 ** 10, skopeo=True, copy_error=None):
+    def __init__(self, state='running', store=None, free=10 ** 10, skopeo=True, copy_error=None, volumes=True):
         self.state = state
+        self.volumes = volumes
         self.store = dict(store or {})
         self.free = free
         self.skopeo = skopeo
@@ -44,6 +45,8 @@ class FakeNode(object):
             if self.state == 'absent':
                 return 125, '[]', 'Error: no such container %s' % NODE
             return 0, json.dumps([{'State': {'Status': self.state}}]), ''
+        if args[:2] == ['volume', 'ls']:
+            return 0, json.dumps([{'Name': 'kinc-dev-var-data', 'Labels': {}}] if self.volumes else []), ''
         if args[0] == 'save':
             return 0, '', ''
         if args[0] == 'cp':
@@ -127,13 +130,15 @@ def test_a_missing_image_names_the_build_command(tmp_path):
         ensure(FakeNode(), tmp_path, image='localhost/other:1')
 
 
-@pytest.mark.parametrize('state, fragment', [
-    ('exited', r'cluster dev is not running \(container kinc-dev-control-plane is exited\); start it'),
-    ('absent', r'cluster dev has no node .*deploy it first'),
+@pytest.mark.parametrize('state, volumes, fragment', [
+    ('exited', True, r'cluster dev is not running \(its node container kinc-dev-control-plane is exited\); start it'),
+    # Quadlet removes a stopped node's container; its volumes say the cluster exists.
+    ('absent', True, r'cluster dev is not running \(its node container kinc-dev-control-plane is gone\)'),
+    ('absent', False, r'cluster dev does not exist on this host .*deploy it first'),
 ])
-def test_a_cluster_that_does_not_run_is_an_error(tmp_path, state, fragment):
+def test_a_cluster_that_does_not_run_is_an_error(tmp_path, state, volumes, fragment):
     with pytest.raises(KincError, match=fragment):
-        ensure(FakeNode(state=state), tmp_path)
+        ensure(FakeNode(state=state, volumes=volumes), tmp_path)
 
 
 def test_too_little_space_in_the_node_fails_before_copying(tmp_path):
