@@ -112,7 +112,7 @@ case "$how" in
   package)
     echo "kinc: installing $os_name's ansible-core $rest" >&2
     case "$family" in
-      apt) ${as_root[@]+"${as_root[@]}"} apt-get install -y ansible-core ;;
+      apt) ${as_root[@]+"${as_root[@]}"} apt-get install -y --no-install-recommends ansible-core ;;
       dnf) ${as_root[@]+"${as_root[@]}"} dnf install -y ansible-core ;;
     esac ;;
   venv)
