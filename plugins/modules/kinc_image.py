@@ -15,7 +15,7 @@ description:
   - Makes an image of the owner's Podman storage (for example one built with C(podman build -t localhost/app:dev .))
     or an image archive on the managed host available to the pods of a kinc cluster, without a registry.
   - The image is written with C(skopeo) into the node's containers-storage, the image store CRI-O reads, so a pod
-    naming it with C(imagePullPolicy: Never) (or C(IfNotPresent)) runs it.
+    naming it with C(imagePullPolicy) V(Never) (or V(IfNotPresent)) runs it.
   - Idempotent by image ID; the node already holding the same ID under that name is C(changed=false), a rebuilt
     image with the same tag is loaded again.
   - Fails with a message naming the fix when the image is missing, the cluster does not run, or the disk

@@ -18,7 +18,7 @@ description:
     C(podman inspect) of the node and its volumes, the Quadlet units and the journal of their service, and, when
     the API answers, C(kubectl get nodes,pods,events -A -o wide) and a C(kubectl cluster-info dump) cut at
     O(dump_max_bytes).
-  - Never fails because a piece is missing (the node is stopped, failed at some step, the API is down): each
+  - Never fails because a piece is missing (the node is stopped, failed at some step, the API is down); each
     cluster's C(missing) list and its C(summary.json) say which pieces are missing and why.
   - Certificates and keys are not copied; private keys, client keys, tokens and passwords are removed from every
     file.

@@ -44,8 +44,8 @@ def volumes_with_files(tmp_path, env='', kubeadm_yaml=None):
     return [Volume('kinc-dev-var-data', LABELS, str(var)), Volume('kinc-dev-config', LABELS, str(config))]
 
 
-def running(ports=(), labels=LABELS):
-    return {'kinc-dev-control-plane': Container('kinc-dev-control-plane', 'c1', 'running', labels, list(ports))}
+def running(ports=()):
+    return {'kinc-dev-control-plane': Container('kinc-dev-control-plane', 'c1', 'running', LABELS, list(ports))}
 
 
 def test_a_running_cluster_reports_labels_service_phase_version_and_age(tmp_path):
