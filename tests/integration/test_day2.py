@@ -154,7 +154,8 @@ def test_export_logs_of_a_healthy_and_a_failed_cluster_without_secrets(day2):
     measure('export-logs.yml of two clusters', '%.1f s' % (time.monotonic() - started))
     host_dir = os.path.join(dest, day2.host.name)
     assert sorted(os.listdir(host_dir)) == ['one', 'one.tar.gz', 'two', 'two.tar.gz']
-    assert '/one.tar.gz  missing: ' in result['_output']
+    assert result['msg'][0] == dest + '/' + day2.host.name + '/<cluster>.tar.gz and <cluster>/'
+    assert [line.split(':')[0] for line in result['msg'][1:]] == ['one', 'two']
 
     for cluster, phase in (('one', 'ready'), ('two', 'failed')):
         directory = os.path.join(host_dir, cluster)
