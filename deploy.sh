@@ -110,7 +110,7 @@ case "$how" in
   path) ;;
   existing-venv) export PATH="$REPO/.venv/bin:$PATH" ;;
   package)
-    echo "kinc: installing $os_name's ansible-core $rest" >&2
+    echo "kinc: installing $os_name's ansible-core ${rest#ansible-core }" >&2
     case "$family" in
       apt) ${as_root[@]+"${as_root[@]}"} apt-get install -y --no-install-recommends ansible-core ;;
       dnf) ${as_root[@]+"${as_root[@]}"} dnf install -y ansible-core ;;
