@@ -74,7 +74,7 @@ def test_distribution_package_then_path_then_virtualenv(checkout):
     # Without the package and with apt unable to offer one, but with python3-venv: a virtualenv.
     checkout.exec('apt-get', 'install', '-y', '-q', 'python3-venv')
     checkout.exec('apt-get', 'purge', '-y', '-q', 'ansible-core', 'ansible')
-    checkout.exec('sh', '-c', 'rm -rf /var/lib/apt/lists/*')
+    checkout.exec('sh', '-c', 'rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin')
     assert deploy(checkout, dry_run=True).stdout.decode().strip() == \
         'kinc: ansible-core from: venv %s/.venv' % CHECKOUT
     if not reaches(checkout, 'https://pypi.org/simple/ansible-core/'):
