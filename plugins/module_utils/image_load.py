@@ -25,7 +25,6 @@ from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincE
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanError
 
 NODE_TMP_DIR = '/var/tmp'
-NODE_STORAGE_DIR = '/var/lib/containers/storage'
 # Room for the archive in the node plus its unpacked layers, which are about as large.
 SPACE_FACTOR = 2
 _NO_SPACE = 'no space left on device'
