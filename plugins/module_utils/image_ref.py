@@ -17,6 +17,8 @@ import json
 import re
 import tarfile
 
+from ansible_collections.kinc.kinc.plugins.module_utils import image_reference
+
 _DIGEST = re.compile(r'^sha256:([0-9a-f]{64})$')
 _OCI_REF_NAME = 'org.opencontainers.image.ref.name'
 
@@ -33,6 +35,9 @@ def config_id(config_bytes):
 def qualify(reference):
     """The fully qualified name a node stores: 'app:dev' -> 'localhost/app:dev' (Podman names a local
     build so), 'app' -> 'localhost/app:latest'; a name with a registry part keeps it."""
+    error = image_reference.reference_error(reference)
+    if error:
+        raise ValueError('image %r %s' % (reference, error))
     if '@' in reference:
         raise ValueError('image %r names a digest; name a tag (for example localhost/app:dev)' % reference)
     first, sep, _rest = reference.partition('/')
