@@ -157,27 +157,38 @@ def test_cni_template_renders_to_a_bridge_portmap_host_local_list(tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which('jq'), reason='jq is not installed')
-def test_crun_wrapper_drops_oom_score_adj_and_undelegated_limits(tmp_path):
+@pytest.mark.parametrize('delegated', ['cpu memory pids', 'cpuset cpu io memory hugetlb pids rdma'])
+def test_crun_wrapper_keeps_the_cgroup_path_and_drops_what_a_user_namespace_refuses(tmp_path, delegated):
     bundle = tmp_path / 'bundle'
     bundle.mkdir()
-    spec = {'ociVersion': '1.0.2', 'process': {'args': ['sh'], 'oomScoreAdj': -997},
-            'linux': {'resources': {'memory': {'limit': 1}, 'cpu': {'shares': 2}, 'pids': {'limit': 3},
-                                    'devices': [{'allow': False, 'access': 'rwm'}]}}}
+    resources = {'memory': {'limit': 1}, 'cpu': {'shares': 2, 'cpus': '0-1', 'mems': '0'}, 'pids': {'limit': 3},
+                 'blockIO': {'weight': 10}, 'devices': [{'allow': False, 'access': 'rwm'}]}
+    spec = {'ociVersion': '1.0.2', 'process': {'args': ['sh'], 'oomScoreAdj': -997, 'apparmorProfile': 'x'},
+            'mounts': [{'destination': '/sys', 'type': 'sysfs', 'source': 'sysfs', 'options': ['ro']},
+                       {'destination': '/dev/pts', 'type': 'devpts', 'source': 'devpts',
+                        'options': ['nosuid', 'gid=5', 'mode=620']}],
+            'linux': {'cgroupsPath': '/kubelet/kubepods/burstable/pod1/ctr1', 'resources': resources,
+                      'namespaces': [{'type': 'pid'}, {'type': 'mount'}]}}
     (bundle / 'config.json').write_text(json.dumps(spec))
+    controllers = tmp_path / 'cgroup.controllers'
+    controllers.write_text(delegated + '\n')
     fake_crun = tmp_path / 'crun'
     fake_crun.write_text('#!/bin/sh\necho "$@" > "%s"\n' % (tmp_path / 'args'))
     fake_crun.chmod(0o755)
-    env = dict(os.environ, KINC_CRUN=str(fake_crun))
+    env = dict(os.environ, KINC_CRUN=str(fake_crun), KINC_CGROUP_CONTROLLERS_FILE=str(controllers))
     args = ['--root', '/run/crun', 'create', '--bundle', str(bundle), 'ctr1']
     subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-crun-wrapper')] + args, env=env, check=True)
 
     edited = json.loads((bundle / 'config.json').read_text())
-    assert 'oomScoreAdj' not in edited['process']
-    # Which limits stay depends on the controllers this machine's /sys/fs/cgroup offers the wrapper.
-    with open('/sys/fs/cgroup/cgroup.controllers') if os.path.exists('/sys/fs/cgroup/cgroup.controllers') \
-            else open(os.devnull) as handle:
-        controllers = handle.read().split()
-    for key, controller in (('memory', 'memory'), ('cpu', 'cpu'), ('pids', 'pids')):
-        assert (key in edited['linux']['resources']) == (controller in controllers)
-    assert edited['linux']['resources']['devices'] == spec['linux']['resources']['devices']
+    assert edited['linux']['cgroupsPath'] == spec['linux']['cgroupsPath']
+    assert 'oomScoreAdj' not in edited['process'] and 'apparmorProfile' not in edited['process']
+    kept = edited['linux']['resources']
+    assert 'devices' not in kept
+    assert kept['memory'] == resources['memory'] and kept['pids'] == resources['pids']
+    assert ('blockIO' in kept) == ('io' in delegated.split())
+    assert kept['cpu'] == (resources['cpu'] if 'cpuset' in delegated.split() else {'shares': 2})
+    # No network namespace of its own (a hostNetwork pod): /sys becomes a read-only bind of the node's.
+    assert edited['mounts'][0] == {'destination': '/sys', 'type': 'bind', 'source': '/sys',
+                                   'options': ['nosuid', 'noexec', 'nodev', 'ro', 'rbind']}
+    assert edited['mounts'][1]['options'] == ['nosuid', 'mode=620']
     assert (tmp_path / 'args').read_text().split() == args
