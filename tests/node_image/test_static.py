@@ -19,15 +19,17 @@ from conftest import HERE, REPO, ROOTFS, run
 from kube_config_schemas import BY_KIND
 
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
+from ansible_collections.kinc.kinc.plugins.module_utils import node_image
 
-KUBERNETES_VERSION = '1.33.0'
+# Every Kubernetes version kinc builds a node image for and supports (the legacy 1.33 is not checked).
+SUPPORTED = sorted(row['kubernetes'] for row in node_image.VERSIONS.values() if row['supported'])
 KINC_UNITS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOTFS, 'etc/systemd/system/*.service')))
 # Allocations as kinc_allocate hands them out (default mapping and a few other ports), rootless and not.
 ALLOCATIONS = [
     ('dev', '10.244.43.0/24', '10.43.0.0/16', None, True),
-    ('ci-1', '10.244.1.0/24', '10.1.0.0/16', '1.33.5', True),
-    ('a' * 40, '10.244.99.0/24', '10.99.0.0/16', 'v1.33.5', False),
-    ('x', '192.168.128.0/17', '172.16.0.0/12', '1.34.0-rc.1', True),
+    ('ci-1', '10.244.1.0/24', '10.1.0.0/16', '1.36.4', True),
+    ('a' * 40, '10.244.99.0/24', '10.99.0.0/16', 'v1.35.9', False),
+    ('x', '192.168.128.0/17', '172.16.0.0/12', '1.38.0-rc.1', True),
 ]
 
 
@@ -74,13 +76,14 @@ def manifest_objects(path):
     return [obj for doc in docs for obj in (doc['items'] if doc['kind'] == 'List' else [doc])]
 
 
-def test_every_manifest_validates_against_kubernetes_1_33():
+@pytest.mark.parametrize('version', SUPPORTED)
+def test_every_manifest_validates_against_each_supported_kubernetes(version):
     manifests = glob.glob(os.path.join(ROOTFS, 'etc/kinc/manifests/*.yaml'))
     assert manifests
     kinds = []
     for path in manifests:
         for obj in manifest_objects(path):
-            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            kubernetes_validate.validate(obj, node_image.minor_of(version) + '.0', strict=True)
             kinds.append(obj['kind'])
     assert 'StorageClass' in kinds and 'Deployment' in kinds
 
@@ -107,12 +110,14 @@ def template_text():
         return handle.read()
 
 
+@pytest.mark.parametrize('image_version', SUPPORTED)
 @pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
-def test_rendered_kubeadm_config_matches_the_api_schemas(allocation):
+def test_rendered_kubeadm_config_matches_the_api_schemas(allocation, image_version):
     name, pods, services, version, rootless = allocation
     text = kubeadm_config.render_kubeadm_config(template_text(), name, pods, services, version, rootless)
     # What the node does with the placeholders left for it.
-    text = text.replace('${KINC_KUBERNETES_VERSION}', 'v1.33.5').replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP)
+    text = text.replace('${KINC_KUBERNETES_VERSION}', 'v' + image_version) \
+        .replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP)
     docs = [d for d in yaml.safe_load_all(text) if d]
     assert sorted(d['kind'] for d in docs) == sorted(BY_KIND)
     for doc in docs:
@@ -126,7 +131,7 @@ def test_rendered_kubeadm_config_matches_the_api_schemas(allocation):
 @pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
 def test_node_and_collection_render_the_template_identically(allocation):
     name, pods, services, version, rootless = allocation
-    values = kubeadm_config.template_values(name, pods, services, version or 'v1.33.5', rootless)
+    values = kubeadm_config.template_values(name, pods, services, version or 'v' + SUPPORTED[-1], rootless)
     values['KINC_NODE_IP'] = kubeadm_config.NODE_IP
     env = dict(os.environ, **values)
     node = subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'),
