@@ -6,6 +6,7 @@ kinc renders, and the fallback crun wrapper's edits of an OCI spec."""
 import glob
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -150,15 +151,36 @@ def test_node_render_names_the_unset_placeholders(tmp_path):
     assert 'no value for KINC_UNSET_ONE, KINC_UNSET_TWO' in result.stderr
 
 
-def test_cni_template_renders_to_a_bridge_portmap_host_local_list(tmp_path):
-    env = {'PATH': os.environ['PATH'], 'KINC_POD_SUBNET': '10.244.7.0/24'}
-    out = subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'),
-                          os.path.join(ROOTFS, 'etc/kinc/cni/10-kinc-bridge.conflist.tmpl')],
-                         env=env, capture_output=True, text=True, check=True).stdout
-    conf = json.loads(out)
-    assert [p['type'] for p in conf['plugins']] == ['bridge', 'portmap']
-    assert conf['plugins'][0]['ipam']['type'] == 'host-local'
-    assert conf['plugins'][0]['ipam']['ranges'] == [[{'subnet': '10.244.7.0/24'}]]
+def render_node_template(path, **values):
+    env = dict({'PATH': os.environ['PATH']}, **values)
+    return subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'), os.path.join(ROOTFS, path)],
+                          env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_cni_template_renders_a_ptp_network_that_needs_nothing_from_the_host():
+    conf = json.loads(render_node_template('etc/kinc/cni/10-kinc.conflist.tmpl', KINC_POD_CIDR='10.244.7.0/24'))
+    # ptp (like kindnet): no Linux bridge, so neither br_netfilter nor bridge-nf-call-iptables is needed.
+    assert [p['type'] for p in conf['plugins']] == ['ptp', 'portmap']
+    ipam = conf['plugins'][0]['ipam']
+    assert ipam['type'] == 'host-local' and ipam['ranges'] == [[{'subnet': '10.244.7.0/24'}]]
+    # /run is a tmpfs of each container start: no reservation outlives the network namespace it was made in.
+    assert ipam['dataDir'].startswith('/run/')
+
+
+@pytest.mark.parametrize('version', SUPPORTED)
+def test_the_datapath_probe_pod_validates_and_checks_dns_and_the_api_service(version):
+    with open(os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh')) as handle:
+        image = re.search(r'^KINC_PROBE_IMAGE=(\S+)$', handle.read(), re.M).group(1)
+    text = render_node_template('etc/kinc/datapath-probe.yaml.tmpl', KINC_DNS_IP='10.43.0.10',
+                                KINC_API_IP='10.43.0.1', KINC_DNS_DOMAIN='cluster.local', KINC_PROBE_IMAGE=image)
+    pod = yaml.safe_load(text)
+    kubernetes_validate.validate(pod, node_image.minor_of(version) + '.0', strict=True)
+    assert (pod['metadata']['namespace'], pod['metadata']['name']) == ('kube-system', 'kinc-datapath')
+    assert pod['spec']['restartPolicy'] == 'Never' and not pod['spec'].get('hostNetwork')
+    script = pod['spec']['containers'][0]['command'][-1]
+    assert 'nslookup "$name" 10.43.0.10' in script and 'https://10.43.0.1/livez' in script
+    with open(os.path.join(REPO, 'playbooks/verify.yml')) as handle:
+        assert image in handle.read(), 'the probe uses the image verify.yml pulls anyway'
 
 
 @pytest.mark.skipif(not shutil.which('jq'), reason='jq is not installed')
@@ -197,3 +219,17 @@ def test_crun_wrapper_keeps_the_cgroup_path_and_drops_what_a_user_namespace_refu
                                    'options': ['nosuid', 'noexec', 'nodev', 'ro', 'rbind']}
     assert edited['mounts'][1]['options'] == ['nosuid', 'mode=620']
     assert (tmp_path / 'args').read_text().split() == args
+
+
+@pytest.mark.parametrize('in_userns, controllers, route', [
+    ('0', 'cpu memory pids', 'root'),
+    ('0', '', 'root'),
+    ('1', 'cpuset cpu io memory pids', 'crun-wrapper'),
+    ('1', 'memory pids', 'crio-rootless'),
+    ('1', '', 'crio-rootless'),
+])
+def test_the_runtime_route_keeps_cgroup_paths_whenever_the_controllers_are_delegated(in_userns, controllers, route):
+    script = '. "$1"; shift; kinc_runtime_route "$@"'
+    result = subprocess.run(['bash', '-c', script, 'route', os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh'),
+                             in_userns] + controllers.split(), capture_output=True, text=True, check=True)
+    assert result.stdout == route + '\n'
