@@ -133,8 +133,8 @@ def api_server_sans(text):
 def test_a_published_address_is_a_san_of_the_api_server_certificate(template, address):
     text = kc.render_kubeadm_config(template, 'dev', '10.244.43.0/24', '10.43.0.0/16', api_address=address)
     assert api_server_sans(text) == ['localhost', '127.0.0.1', 'kinc-dev-control-plane', address]
-    assert 'KINC_API_ADDRESS=%s\n' % address in kc.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16',
-                                                                 api_address=address)
+    env = kc.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16', api_address=address)
+    assert 'KINC_API_ADDRESS=%s\n' % address in env
 
 
 def test_the_default_address_leaves_cluster_env_as_before(template):
