@@ -38,7 +38,7 @@ venv=${KINC_E2E_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kinc-e2e-venv}
 mkdir -p "$REPO/.ansible/collections/ansible_collections/kinc"
 ln -sfn ../../../.. "$REPO/.ansible/collections/ansible_collections/kinc/kinc"
 export ANSIBLE_COLLECTIONS_PATH=$REPO/.ansible/collections
-export KINC_E2E=1 KINC_E2E_LOG_DIR=${KINC_E2E_LOG_DIR:-${TMPDIR:-/tmp}/kinc-e2e-logs}
+export KINC_E2E=1 KINC_E2E_REQUIRED=1 KINC_E2E_LOG_DIR=${KINC_E2E_LOG_DIR:-${TMPDIR:-/tmp}/kinc-e2e-logs}
 export PATH="$venv/bin:$PATH"
 cd "$REPO"
 exec python -m pytest -q -p no:cacheprovider -m e2e -rs tests/node_image/test_e2e_real_image.py "$@"

@@ -120,13 +120,24 @@ def inventory(tmp_path):
     return str(path)
 
 
-@pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or '')
+REASON = skip_reason()
+# e2e.sh (and so the workflow) sets KINC_E2E_REQUIRED=1: there a missing prerequisite fails instead of skipping.
+REQUIRED = os.environ.get('KINC_E2E_REQUIRED') == '1'
+
+
+@pytest.mark.skipif(REASON is not None and not REQUIRED, reason=REASON or '')
 def test_two_clusters_deploy_verify_survive_a_user_manager_restart_and_purge(inventory):
+    if REASON:
+        pytest.fail(REASON)
     run('podman', 'build', '--tag', IMAGE, IMAGE_DIR)
     try:
         playbook('deploy.yml', inventory)
         for cluster in CLUSTERS:
-            assert status(cluster)['phase'] == 'ready', status(cluster)
+            ready = status(cluster)
+            assert ready['phase'] == 'ready', ready
+            # The host delegates cpu, memory and pids (the cgroups step insists): containers keep their cgroups.
+            assert ready['runtime']['route'] == 'crun-wrapper', ready['runtime']
+            assert [s['name'] for s in ready['steps']][-1] == 'datapath'
             playbook('verify.yml', inventory, '-e', 'kinc_verify_cluster=%s' % cluster['name'])
 
         # Every unit of the user stops with the manager; Quadlet's units are wanted by default.target and the
