@@ -82,10 +82,15 @@ def status(cluster):
         return None
 
 
-def wait_ready(cluster):
+def container_id(cluster):
+    return run('podman', 'container', 'inspect', '--format', '{{.Id}}', container(cluster), check=False).stdout.strip()
+
+
+def wait_ready(cluster, old_id):
+    """The status of the cluster's next container (not the one with `old_id`) once its boot has ended."""
     deadline = time.monotonic() + READY_LIMIT
     while time.monotonic() < deadline:
-        current = status(cluster)
+        current = status(cluster) if container_id(cluster) not in ('', old_id) else None
         if current and current['phase'] in ('ready', 'failed'):
             return current
         time.sleep(5)
@@ -142,9 +147,10 @@ def test_two_clusters_deploy_verify_survive_a_user_manager_restart_and_purge(inv
 
         # Every unit of the user stops with the manager; Quadlet's units are wanted by default.target and the
         # manager starts them again (lingering keeps it running without a login).
+        before = {cluster['name']: container_id(cluster) for cluster in CLUSTERS}
         run('sudo', 'systemctl', 'restart', 'user@%d.service' % os.getuid())
         for cluster in CLUSTERS:
-            again = wait_ready(cluster)
+            again = wait_ready(cluster, before[cluster['name']])
             assert again and again['phase'] == 'ready', again
             playbook('verify.yml', inventory, '-e', 'kinc_verify_cluster=%s' % cluster['name'])
     except BaseException:
