@@ -87,6 +87,22 @@ options:
     description: Packages that must be installed, keyed by OS family (C(Debian), C(RedHat)); empty skips the check.
     type: dict
     default: {}
+  directories:
+    description:
+      - Directories kinc needs host-wide (for example the shared allocation record), owned by root; each one that
+        is missing or has another mode or owner is listed in RV(plan.directories).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path.
+        type: str
+        required: true
+      mode:
+        description: Octal mode, for example C('01777').
+        type: str
+        required: true
   fail_on:
     description:
       - V(any) fails when any check fails, V(blocking) only when a blocking check fails, V(none) never
@@ -207,6 +223,10 @@ plan:
     podman_upgrade:
       description: Whether the installed Podman is older than O(min_podman_version).
       type: bool
+    directories:
+      description: The entries of O(directories) to create or to give their mode and owner root.
+      type: list
+      elements: dict
     subuid:
       description: Range C(start-end) of subordinate uids to add to the user, or null.
       type: str
@@ -256,6 +276,7 @@ plan:
 import os
 import pwd
 import re
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kinc.kinc.plugins.module_utils import host_plan
@@ -291,6 +312,8 @@ OPTIONS = dict(
     tasks_base=dict(type='int', default=0),
     tasks_per_cluster=dict(type='int', default=0),
     packages=dict(type='dict', default={}),
+    directories=dict(type='list', elements='dict', default=[],
+                     options=dict(path=dict(type='str', required=True), mode=dict(type='str', required=True))),
     fail_on=dict(type='str', choices=['any', 'blocking', 'none'], default='any'),
     ignore=dict(type='list', elements='str', default=[]),
 )
@@ -453,6 +476,21 @@ def gather(module, user, uid):
     return facts
 
 
+def _directories_to_fix(directories):
+    """The entries whose directory is missing, or not root's with exactly its mode."""
+    wrong = []
+    for entry in directories:
+        try:
+            found = os.stat(entry['path'])
+        except OSError:
+            wrong.append(entry)
+            continue
+        if not stat.S_ISDIR(found.st_mode) or stat.S_IMODE(found.st_mode) != int(entry['mode'], 8) \
+                or found.st_uid != 0 or found.st_gid != 0:
+            wrong.append(entry)
+    return wrong
+
+
 def _subid_range(facts, kind, size):
     largest = max([count for _start, count in facts[kind]] or [0])
     if largest >= size:
@@ -480,6 +518,7 @@ def plan(facts, req, params):
     result = {
         'packages': facts['missing_packages'],
         'podman_upgrade': bool(podman_version) and parse_version(podman_version) < req['min_podman'],
+        'directories': _directories_to_fix(params['directories']),
         'subuid': _subid_range(facts, 'subuid', req['min_subids']),
         'subgid': _subid_range(facts, 'subgid', req['min_subids']),
         'linger': not facts['linger'],
@@ -505,6 +544,10 @@ def _validate(params):
     for field in ('min_podman_version', 'min_kernel_version'):
         if not re.match(r'^\d+(\.\d+){0,2}$', params[field]):
             raise KincError("%s must be a version such as '4.7'; got: %r" % (field, params[field]))
+    for index, entry in enumerate(params['directories']):
+        if not os.path.isabs(entry['path']) or not re.match(r'^0?[0-7]{3,4}$', entry['mode']):
+            raise KincError("directories[%d] needs an absolute path and an octal mode such as '0755'; got: %r"
+                            % (index, entry))
     for field in ('sysctls', 'sysctls_per_cluster'):
         for name, value in params[field].items():
             if not _SYSCTL_NAME.match(name):

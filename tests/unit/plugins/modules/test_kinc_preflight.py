@@ -252,9 +252,23 @@ def test_missing_podman_is_reported_not_raised(host, capsys):
     ({'sysctls_per_cluster': {'fs.inotify.max_user_watches': -1}},
      "sysctls_per_cluster['fs.inotify.max_user_watches'] must be a non-negative integer; got: -1"),
     ({'min_podman_version': 'four'}, "min_podman_version must be a version such as '4.7'; got: 'four'"),
+    ({'directories': [{'path': 'var/lib/kinc', 'mode': '0755'}]},
+     "directories[0] needs an absolute path and an octal mode such as '0755'"),
     ({'ignore': ['linger', 'cgroups']}, "ignore[1] 'cgroups' is not a check name; use one of: kernel, cgroup_v2"),
 ])
 def test_bad_input_is_rejected_naming_the_field(host, capsys, args, message):
     result = run(capsys, **args)
     assert result['failed'] is True
     assert message in result['msg']
+
+
+def test_directories_missing_or_with_another_mode_are_planned(host, capsys, tmp_path):
+    record = tmp_path / 'allocations'
+    record.mkdir()
+    record.chmod(0o755)
+    wanted = [{'path': str(record), 'mode': '01777'}, {'path': str(tmp_path / 'absent'), 'mode': '0755'}]
+    assert run(capsys, directories=wanted)['plan']['directories'] == wanted
+    record.chmod(0o1777)
+    # The tests may run as another user than root: only root's directories are right.
+    expected = wanted[1:] if os.stat(str(record)).st_uid == 0 else wanted
+    assert run(capsys, directories=wanted)['plan']['directories'] == expected
