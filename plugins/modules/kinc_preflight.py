@@ -165,6 +165,7 @@ preflight_facts:
     kernel: 6.12.48-amd64
     os_family: Debian
     missing_packages: []
+    podman_package_version: 5.4.2+ds1-2
     cgroup_v2: true
     cgroup_controllers: [cpuset, cpu, io, memory, pids]
     delegated_controllers: [cpu, memory, pids]
@@ -221,7 +222,7 @@ plan:
       type: list
       elements: str
     podman_upgrade:
-      description: Whether the installed Podman is older than O(min_podman_version).
+      description: Whether the installed Podman package is older than O(min_podman_version).
       type: bool
     directories:
       description: The entries of O(directories) to create or to give their mode and owner root.
@@ -382,21 +383,21 @@ def _os_family():
     return None
 
 
-def _missing_packages(module, family, names):
-    """The packages of `names` not installed, asked of dpkg or rpm in one call."""
+def _installed_packages(module, family, names):
+    """{name: version} of the packages of `names` that are installed, asked of dpkg or rpm in one call."""
     if not names:
-        return []
+        return {}
     if family == 'Debian':
         tool = module.get_bin_path('dpkg-query')
-        argv = [tool, '-W', '-f=${Package} ${Status}\\n'] + names
+        argv = [tool, '-W', '-f=${Package} ${Version} ${Status}\\n'] + names
     else:
         tool = module.get_bin_path('rpm')
-        argv = [tool, '-q', '--qf', '%{NAME} install ok installed\\n'] + names
+        argv = [tool, '-q', '--qf', '%{NAME} %{VERSION} install ok installed\\n'] + names
     if not tool:
-        return list(names)
+        return {}
     _rc, out, _err = module.run_command(argv)
-    installed = set(line.split()[0] for line in out.splitlines() if line.endswith(' installed') and line.split())
-    return [name for name in names if name not in installed]
+    return dict(line.split()[:2] for line in out.splitlines()
+                if line.endswith(' installed') and len(line.split()) >= 2)
 
 
 def _kernel_modules(names, release):
@@ -445,12 +446,15 @@ def gather(module, user, uid):
     podman_version, podman_error = _podman_version(module)
     kernel = (_read(os.path.join(PROC, 'sys/kernel/osrelease')) or '').strip()
     family = _os_family()
+    wanted = (params['packages'] or {}).get(family) or []
+    installed = _installed_packages(module, family, sorted(set(wanted) | set(['podman'])))
     facts = {
         'user': user,
         'uid': uid,
         'kernel': kernel,
         'os_family': family,
-        'missing_packages': _missing_packages(module, family, (params['packages'] or {}).get(family) or []),
+        'missing_packages': [name for name in wanted if name not in installed],
+        'podman_package_version': installed.get('podman'),
         'cgroup_v2': os.path.exists(os.path.join(SYS_FS_CGROUP, 'cgroup.controllers')),
         'cgroup_controllers': _words(os.path.join(SYS_FS_CGROUP, 'cgroup.controllers')),
         'delegated_controllers': _words(os.path.join(user_cgroup, 'cgroup.controllers')),
@@ -514,10 +518,11 @@ def plan(facts, req, params):
     persisted, apply = host_plan.sysctl_plan(req['sysctls'], sysctl_text, facts['sysctls'],
                                              params['sysctls'], params['sysctls_per_cluster'])
     sysctl_file = host_plan.render_sysctl_file(persisted)
-    podman_version = facts['podman_version']
+    # The package, not the executable checked: a podman named by `executable` may be another one.
+    package_version = facts['podman_package_version']
     result = {
         'packages': facts['missing_packages'],
-        'podman_upgrade': bool(podman_version) and parse_version(podman_version) < req['min_podman'],
+        'podman_upgrade': bool(package_version) and parse_version(package_version.split(':')[-1]) < req['min_podman'],
         'directories': _directories_to_fix(params['directories']),
         'subuid': _subid_range(facts, 'subuid', req['min_subids']),
         'subgid': _subid_range(facts, 'subgid', req['min_subids']),

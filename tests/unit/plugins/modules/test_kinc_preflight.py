@@ -56,7 +56,7 @@ def host(tmp_path, monkeypatch):
     bin_dir = tmp_path / 'bin'
     fake_podman(bin_dir, '5.4.2')
     fake_systemctl(bin_dir, 'cpu cpuset io memory pids', 'infinity')
-    write(bin_dir / 'dpkg-query', '#!/bin/sh\nshift 2\nfor p; do echo "$p install ok installed"; done\n', 0o755)
+    write(bin_dir / 'dpkg-query', '#!/bin/sh\nshift 2\nfor p; do echo "$p 5.4.2+ds1-2 install ok installed"; done\n', 0o755)
     for tool in ('newuidmap', 'newgidmap', 'pasta'):
         write(bin_dir / tool, '#!/bin/sh\n', 0o755)
     home = tmp_path / 'home'
@@ -162,14 +162,15 @@ def test_plan_of_a_fresh_host(host, capsys):
     (root / 'etc/sysctl.d/90-kinc.conf').unlink()
     (root / 'proc/modules').write_text('')
     fake_systemctl(bin_dir, 'cpu memory pids', '2048', reload_needed='yes')
-    write(bin_dir / 'dpkg-query', '#!/bin/sh\necho "podman install ok installed"\n'
-          'echo "uidmap deinstall ok config-files"\n', 0o755)
+    write(bin_dir / 'dpkg-query', '#!/bin/sh\necho "podman 1:4.3.1+ds1-8 install ok installed"\n'
+          'echo "uidmap 1:4.13 deinstall ok config-files"\n', 0o755)
     write(root / 'etc/subuid', '')
     result = run(capsys, fail_on='none')
     plan = result['plan']
     assert plan['changes'] == ['daemon_reload', 'delegate_dropin', 'delegate_legacy_remove', 'modules_file',
-                               'modules_load', 'packages', 'subuid', 'tasks_dropin']
+                               'modules_load', 'packages', 'podman_upgrade', 'subuid', 'tasks_dropin']
     assert plan['packages'] == ['uidmap']
+    assert result['preflight_facts']['podman_package_version'] == '1:4.3.1+ds1-8'
     assert plan['subuid'] == '100000-165535'
     assert plan['modules_load'] == ['ip_tables']
     assert plan['tasks_dropin'].endswith('TasksMax=3072\n')
@@ -194,6 +195,8 @@ def test_every_fixable_failure_is_listed_with_its_fix(host, capsys):
     assert lines[2].startswith('- [subuid] %s has no range in /etc/subuid. Fix: usermod --add-subuids 165536-231071 '
                                % USER)
     assert lines[3].startswith('- [linger] lingering is disabled for %s' % USER)
+    # The package is 5.4.2: an old executable named by `executable` asks for no package upgrade.
+    assert result['plan']['podman_upgrade'] is False
 
 
 def test_fail_on_blocking_lets_fixable_failures_through(host, capsys):
