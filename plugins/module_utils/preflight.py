@@ -237,10 +237,9 @@ def evaluate(facts, req):
     return sorted(results, key=lambda check: not check.blocking)
 
 
-def failures(checks, ignore=(), blocking_only=False):
-    """The failed checks that count: not ignored, and blocking when `blocking_only`."""
-    return [check for check in checks
-            if not check.ok and check.name not in ignore and (check.blocking or not blocking_only)]
+def failures(checks, ignore=()):
+    """The failed checks that count: those not ignored."""
+    return [check for check in checks if not check.ok and check.name not in ignore]
 
 
 def failure_message(failed, total):

@@ -155,10 +155,9 @@ def test_next_free_subid_starts_after_every_range():
     assert preflight.next_free_subid('low:1000:10\n') == 100000
 
 
-def test_failures_honour_ignore_and_blocking_only():
+def test_failures_honour_ignore():
     checks = preflight.evaluate(dict(GOOD, cgroup_controllers=[], linger=False), requirements())
     assert [c.name for c in preflight.failures(checks)] == ['cgroup_controllers', 'linger']
-    assert [c.name for c in preflight.failures(checks, blocking_only=True)] == ['cgroup_controllers']
     assert [c.name for c in preflight.failures(checks, ignore=['cgroup_controllers'])] == ['linger']
 
 
