@@ -16,14 +16,16 @@ from collections import namedtuple
 
 from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version, version_text
 
+from ansible_collections.kinc.kinc.plugins.module_utils.host_plan import (
+    DELEGATE_DROPIN, MODULES_FILE, SYSCTL_FILE, TASKS_DROPIN)
+
 Check = namedtuple('Check', ['name', 'ok', 'blocking', 'message', 'fix'])
 
 MIN_KERNEL = (5, 10, 0)
-MIN_PODMAN = (4, 4, 0)
+# Quadlet's VolumeName= (the newest key kinc's units use) came with Podman 4.7.
+MIN_PODMAN = (4, 7, 0)
 MIN_SUBIDS = 65536
 CGROUP_CONTROLLERS = ('cpu', 'cpuset', 'io', 'memory', 'pids')
-DELEGATE_DROPIN = '/etc/systemd/system/user@.service.d/delegate.conf'
-SYSCTL_FILE = '/etc/sysctl.d/90-kinc.conf'
 
 
 def parse_subids(text, user, uid):
@@ -90,8 +92,8 @@ def _cgroup_delegation(facts, req):
         return Check('cgroup_delegation', True, False, message, '')
     return Check('cgroup_delegation', False, False,
                  'user@%s.service does not delegate the cgroup controllers %s' % (uid, ' '.join(configured)),
-                 'write %s with [Service] Delegate=%s, run systemctl daemon-reload and log in again'
-                 % (DELEGATE_DROPIN, ' '.join(req['controllers'])))
+                 'write %s with [Service] Delegate=%s (systemd adds it to what other drop-ins delegate), '
+                 'run systemctl daemon-reload and log in again' % (DELEGATE_DROPIN, ' '.join(req['controllers'])))
 
 
 def _user_namespaces(facts, _req):
@@ -152,7 +154,7 @@ def _podman(facts, req):
         ok = parse_version(found) >= req['min_podman']
         message = 'podman %s is %s %s' % (found, 'at least' if ok else 'older than', version_text(req['min_podman']))
     return Check('podman', ok, False, message,
-                 'install Podman >= %s with Quadlet (Debian 13, Ubuntu 24.04, Fedora 38 or newer ship it)'
+                 'install Podman >= %s with Quadlet (Debian 13 and Ubuntu 24.04 ship it)'
                  % version_text(req['min_podman']))
 
 
@@ -173,30 +175,71 @@ def _sysctl(key, minimum):
         ok = current >= minimum
         return Check('sysctl:%s' % key, ok, False,
                      '%s is %s, %s %s' % (key, current, 'at least' if ok else 'below the minimum', minimum),
-                     'set %s = %s in %s and run sysctl --load=%s' % (key, minimum, SYSCTL_FILE, SYSCTL_FILE))
+                     'set %s = %s in %s and run sysctl -w %s=%s' % (key, minimum, SYSCTL_FILE, key, minimum))
     return check
 
 
+def _kernel_modules(facts, req):
+    required = req['kernel_modules']
+    found = facts.get('kernel_modules') or {}
+    missing = [name for name in required if name in (found.get('missing') or [])]
+    if not found.get('loadable') and required:
+        return Check('kernel_modules', True, False,
+                     'the kernel has no loadable modules: %s must be built in' % ' '.join(required), '')
+    return Check('kernel_modules', not missing, False,
+                 'kernel modules %s are not loaded (a rootless node cannot load them)' % ' '.join(missing)
+                 if missing else 'kernel modules %s are available' % (' '.join(required) or '(none required)'),
+                 'modprobe -a %s and list them in %s so that they load at boot' % (' '.join(missing), MODULES_FILE))
+
+
+def _tasks_max(facts, req):
+    needed = req['min_tasks']
+    tasks_max = facts.get('tasks_max')
+    uid = facts.get('uid')
+    ok = not needed or tasks_max is None or tasks_max >= needed
+    limit = 'infinity' if tasks_max is None else tasks_max
+    return Check('tasks_max', ok, False,
+                 'user-%s.slice allows %s tasks, %s %d' % (uid, limit, 'at least' if ok else 'below the', needed),
+                 'write [Slice] TasksMax=%d into %s and run systemctl daemon-reload'
+                 % (needed, TASKS_DROPIN % (uid if isinstance(uid, int) else 0)))
+
+
+def _packages(facts, req):
+    family = facts.get('os_family')
+    wanted = req['packages']
+    if not wanted:
+        return Check('packages', True, False, 'no packages required', '')
+    if family not in wanted:
+        return Check('packages', False, True,
+                     'OS family %s has no package list (known: %s)' % (family, ', '.join(sorted(wanted))),
+                     'add its package list to kinc_host_packages')
+    missing = facts.get('missing_packages') or []
+    return Check('packages', not missing, False,
+                 'packages %s are not installed' % ' '.join(missing) if missing
+                 else 'packages %s are installed' % ' '.join(wanted[family]),
+                 'install them (%s %s)' % ('apt-get install' if family == 'Debian' else 'dnf install', ' '.join(missing)))
+
+
 def requirements(min_kernel=MIN_KERNEL, min_podman=MIN_PODMAN, min_subids=MIN_SUBIDS,
-                 controllers=CGROUP_CONTROLLERS, sysctls=None):
+                 controllers=CGROUP_CONTROLLERS, sysctls=None, kernel_modules=(), min_tasks=0, packages=None):
     return {'min_kernel': tuple(min_kernel), 'min_podman': tuple(min_podman), 'min_subids': min_subids,
-            'controllers': list(controllers), 'sysctls': dict(sysctls or {})}
+            'controllers': list(controllers), 'sysctls': dict(sysctls or {}),
+            'kernel_modules': list(kernel_modules), 'min_tasks': min_tasks, 'packages': dict(packages or {})}
 
 
 def evaluate(facts, req):
     """Every check, blocking ones first, in a stable order."""
-    checks = [_kernel, _cgroup_v2, _cgroup_controllers, _user_namespaces,
+    checks = [_kernel, _cgroup_v2, _cgroup_controllers, _user_namespaces, _packages,
               _podman, _newuidmap, _rootless_network, _subids('subuid'), _subids('subgid'),
-              _cgroup_delegation, _linger]
+              _cgroup_delegation, _linger, _kernel_modules, _tasks_max]
     checks += [_sysctl(key, req['sysctls'][key]) for key in sorted(req['sysctls'])]
     results = [check(facts, req) for check in checks]
     return sorted(results, key=lambda check: not check.blocking)
 
 
-def failures(checks, ignore=(), blocking_only=False):
-    """The failed checks that count: not ignored, and blocking when `blocking_only`."""
-    return [check for check in checks
-            if not check.ok and check.name not in ignore and (check.blocking or not blocking_only)]
+def failures(checks, ignore=()):
+    """The failed checks that count: those not ignored."""
+    return [check for check in checks if not check.ok and check.name not in ignore]
 
 
 def failure_message(failed, total):

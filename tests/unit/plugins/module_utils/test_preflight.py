@@ -24,12 +24,22 @@ GOOD = {
     'network_helpers': {'pasta': '/usr/bin/pasta', 'slirp4netns': None},
     'podman_version': '5.4.2', 'podman_error': None, 'linger': True,
     'sysctls': {'net.ipv4.ip_forward': 1, 'kernel.keys.maxkeys': 2000},
+    'os_family': 'Debian', 'missing_packages': [], 'tasks_max': None,
+    'kernel_modules': {'loadable': True, 'missing': []},
 }
+PACKAGES = {'Debian': ['podman', 'uidmap']}
+MODULES = ['ip_tables', 'iptable_nat']
+
+
+def requirements(**changes):
+    args = dict(sysctls=SYSCTLS, packages=PACKAGES, kernel_modules=MODULES, min_tasks=5120)
+    args.update(changes)
+    return preflight.requirements(**args)
 
 
 def run(**changes):
     facts = dict(GOOD, **changes)
-    return {check.name: check for check in preflight.evaluate(facts, preflight.requirements(sysctls=SYSCTLS))}
+    return {check.name: check for check in preflight.evaluate(facts, requirements())}
 
 
 def failed(**changes):
@@ -39,13 +49,13 @@ def failed(**changes):
 def test_a_prepared_host_passes_every_check():
     checks = run()
     assert failed() == {}
-    assert set(checks) == {'kernel', 'cgroup_v2', 'cgroup_controllers', 'user_namespaces', 'podman', 'newuidmap',
-                           'rootless_network', 'subuid', 'subgid', 'cgroup_delegation', 'linger',
-                           'sysctl:kernel.keys.maxkeys', 'sysctl:net.ipv4.ip_forward'}
+    assert set(checks) == {'kernel', 'cgroup_v2', 'cgroup_controllers', 'user_namespaces', 'packages', 'podman',
+                           'newuidmap', 'rootless_network', 'subuid', 'subgid', 'cgroup_delegation', 'linger',
+                           'kernel_modules', 'tasks_max', 'sysctl:kernel.keys.maxkeys', 'sysctl:net.ipv4.ip_forward'}
 
 
 def test_blocking_checks_come_first():
-    checks = preflight.evaluate(GOOD, preflight.requirements(sysctls=SYSCTLS))
+    checks = preflight.evaluate(GOOD, requirements())
     kinds = [check.blocking for check in checks]
     assert kinds == sorted(kinds, reverse=True)
     assert [check.name for check in checks if check.blocking] == [
@@ -81,8 +91,8 @@ def test_delegation_fails_when_not_configured_and_is_fixable():
     check = failed(delegate_configured=['cpu', 'memory', 'pids'])['cgroup_delegation']
     assert not check.blocking
     assert check.message == 'user@1000.service does not delegate the cgroup controllers cpuset io'
-    assert '/etc/systemd/system/user@.service.d/delegate.conf' in check.fix
-    assert 'Delegate=cpu cpuset io memory pids' in check.fix
+    assert '/etc/systemd/system/user@.service.d/90-kinc-delegate.conf' in check.fix
+    assert 'Delegate=cpu cpuset io memory pids (systemd adds it to what other drop-ins delegate)' in check.fix
 
 
 @pytest.mark.parametrize('changes, expected', [
@@ -98,12 +108,12 @@ def test_disabled_user_namespaces_block(changes, expected):
 def test_missing_podman_quotes_the_error():
     check = failed(podman_version=None, podman_error="podman executable 'podman' was not found")['podman']
     assert not check.blocking
-    assert "not found" in check.message and '4.4' in check.fix
+    assert "not found" in check.message and '4.7' in check.fix
 
 
-def test_old_podman_fails():
-    assert failed(podman_version='4.3.1')['podman'].message == 'podman 4.3.1 is older than 4.4.0'
-    assert 'podman' not in failed(podman_version='4.4.0')
+def test_old_podman_fails_below_the_quadlet_minimum_4_7():
+    assert failed(podman_version='4.6.2')['podman'].message == 'podman 4.6.2 is older than 4.7.0'
+    assert 'podman' not in failed(podman_version='4.7.0')
 
 
 def test_subuid_missing_and_too_small_ranges():
@@ -145,21 +155,47 @@ def test_next_free_subid_starts_after_every_range():
     assert preflight.next_free_subid('low:1000:10\n') == 100000
 
 
-def test_failures_honour_ignore_and_blocking_only():
-    checks = preflight.evaluate(dict(GOOD, cgroup_controllers=[], linger=False),
-                                preflight.requirements(sysctls=SYSCTLS))
+def test_failures_honour_ignore():
+    checks = preflight.evaluate(dict(GOOD, cgroup_controllers=[], linger=False), requirements())
     assert [c.name for c in preflight.failures(checks)] == ['cgroup_controllers', 'linger']
-    assert [c.name for c in preflight.failures(checks, blocking_only=True)] == ['cgroup_controllers']
     assert [c.name for c in preflight.failures(checks, ignore=['cgroup_controllers'])] == ['linger']
 
 
 def test_failure_message_lists_every_failure_with_its_fix():
-    checks = preflight.evaluate(dict(GOOD, kernel='4.19.0', linger=False), preflight.requirements(sysctls=SYSCTLS))
+    checks = preflight.evaluate(dict(GOOD, kernel='4.19.0', linger=False), requirements())
     message = preflight.failure_message(preflight.failures(checks), len(checks))
     assert message.splitlines() == [
-        'kinc preflight: 2 of 13 checks failed:',
+        'kinc preflight: 2 of 16 checks failed:',
         '- [kernel] kernel 4.19.0 is older than 5.10.0 (blocking: the kinc_host role cannot fix this). '
         'Fix: boot a kernel >= 5.10.0 (Debian 12+, Ubuntu 22.04+, Fedora 38+)',
         '- [linger] lingering is disabled for alice. '
         'Fix: loginctl enable-linger alice (keeps the clusters running without a login session)',
     ]
+
+
+def test_missing_kernel_modules_are_fixable_and_named():
+    check = failed(kernel_modules={'loadable': True, 'missing': ['iptable_nat']})['kernel_modules']
+    assert not check.blocking
+    assert check.message == 'kernel modules iptable_nat are not loaded (a rootless node cannot load them)'
+    assert check.fix.startswith('modprobe -a iptable_nat and list them in /etc/modules-load.d/kinc.conf')
+
+
+def test_a_kernel_without_loadable_modules_passes_the_module_check():
+    check = run(kernel_modules={'loadable': False, 'missing': []})['kernel_modules']
+    assert check.ok and 'must be built in' in check.message
+
+
+def test_tasks_limit_below_what_the_clusters_need_is_fixable():
+    check = failed(tasks_max=4915)['tasks_max']
+    assert not check.blocking
+    assert check.message == 'user-1000.slice allows 4915 tasks, below the 5120'
+    assert '/etc/systemd/system/user-1000.slice.d/90-kinc-tasks.conf' in check.fix
+    assert 'tasks_max' not in failed(tasks_max=5120)
+    assert 'tasks_max' not in failed(tasks_max=None)
+
+
+def test_missing_packages_are_fixable_and_an_unknown_family_blocks():
+    missing = failed(missing_packages=['uidmap'])['packages']
+    assert not missing.blocking and missing.fix == 'install them (apt-get install uidmap)'
+    unknown = failed(os_family=None)['packages']
+    assert unknown.blocking and unknown.message == 'OS family None has no package list (known: Debian)'

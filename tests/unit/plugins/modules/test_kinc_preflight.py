@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import json
 import os
 import pwd
@@ -14,11 +15,15 @@ import pwd
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.kinc.kinc.plugins.module_utils import host_plan
 from ansible_collections.kinc.kinc.plugins.modules import kinc_preflight
 
-USER = pwd.getpwuid(os.getuid()).pw_name
-UID = os.getuid()
-SYSCTLS = {'net.ipv4.ip_forward': 1, 'fs.inotify.max_user_watches': 393216}
+# The cluster user (root is refused, and the tests may run as root): looked up through a patched pwd.
+USER = 'kinc-test-alice'
+UID = 1000
+SYSCTLS = {'net.ipv4.ip_forward': 1, 'fs.inotify.max_user_watches': 262144}
+PER_CLUSTER = {'fs.inotify.max_user_watches': 131072}
+Passwd = collections.namedtuple('Passwd', ['pw_name', 'pw_uid', 'pw_dir'])
 
 
 def write(path, text, mode=0o644):
@@ -43,19 +48,43 @@ def host(tmp_path, monkeypatch):
     write(root / 'etc/subuid', 'other:100000:65536\n%s:165536:65536\n' % USER)
     write(root / 'etc/subgid', 'other:100000:65536\n%s:165536:65536\n' % USER)
     write(root / 'var/lib/systemd/linger' / USER, '')
+    write(root / 'etc/os-release', 'ID=debian\nVERSION_ID="13"\n')
+    write(root / 'etc/sysctl.d/90-kinc.conf', host_plan.render_sysctl_file({'fs.inotify.max_user_watches': 393216}))
+    write(root / 'etc/systemd/system/user@.service.d/delegate.conf', '[Service]\nDelegate=yes\n')
+    write(proc / 'modules', 'ip_tables 32768 1 iptable_filter, Live 0x0\n')
+    write(root / ('lib/modules/6.12.48+deb13-amd64/modules.builtin'), 'kernel/net/ipv4/netfilter/iptable_nat.ko\n')
     bin_dir = tmp_path / 'bin'
     fake_podman(bin_dir, '5.4.2')
-    write(bin_dir / 'systemctl', '#!/bin/sh\n'
-          '[ "$*" = "show --property=DelegateControllers --value user@%d.service" ] || exit 3\n'
-          'echo "cpu cpuset io memory pids"\n' % UID, 0o755)
+    fake_systemctl(bin_dir, 'cpu cpuset io memory pids', 'infinity')
+    write(bin_dir / 'dpkg-query', '#!/bin/sh\nshift 2\nfor p; do echo "$p 5.4.2+ds1-2 install ok installed"; done\n', 0o755)
     for tool in ('newuidmap', 'newgidmap', 'pasta'):
         write(bin_dir / tool, '#!/bin/sh\n', 0o755)
+    home = tmp_path / 'home'
+    users = [Passwd('root', 0, '/root'), Passwd(USER, UID, str(home / 'me')), Passwd('bob', 4242, str(home / 'bob')),
+             Passwd('nobody', 65534, '/nonexistent')]
+    monkeypatch.setattr(kinc_preflight.pwd, 'getpwall', lambda: users)
+    real_getpwnam = pwd.getpwnam
+    monkeypatch.setattr(kinc_preflight.pwd, 'getpwnam',
+                        lambda name: users[1] if name == USER else real_getpwnam(name))
     monkeypatch.setenv('PATH', str(bin_dir))
     monkeypatch.setattr(kinc_preflight, 'PROC', str(proc))
     monkeypatch.setattr(kinc_preflight, 'SYS_FS_CGROUP', str(cgroup))
+    monkeypatch.setattr(kinc_preflight, 'SYS_MODULE', str(root / 'sys/module'))
+    monkeypatch.setattr(kinc_preflight, 'LIB_MODULES', str(root / 'lib/modules'))
     monkeypatch.setattr(kinc_preflight, 'ETC', str(root / 'etc'))
     monkeypatch.setattr(kinc_preflight, 'LINGER_DIR', str(root / 'var/lib/systemd/linger'))
+    monkeypatch.setattr(kinc_preflight, 'ROOTFUL_DIRS', (str(root / 'etc/containers/systemd'),))
     return root, bin_dir
+
+
+def fake_systemctl(bin_dir, delegated, tasks_max, reload_needed='no'):
+    """systemctl show for user@<uid>.service and user-<uid>.slice, as one call prints them."""
+    write(bin_dir / 'systemctl', '#!/bin/sh\n'
+          '[ "$*" = "show --property=DelegateControllers,NeedDaemonReload,ActiveState,TasksMax '
+          'user@%d.service user-%d.slice" ] || exit 3\n'
+          'printf "ActiveState=active\\nTasksMax=infinity\\nDelegateControllers=%s\\nNeedDaemonReload=%s\\n\\n'
+          'ActiveState=active\\nTasksMax=%s\\nNeedDaemonReload=no\\n"\n'
+          % (UID, UID, delegated, reload_needed, tasks_max), 0o755)
 
 
 def fake_podman(bin_dir, version, name='podman'):
@@ -68,6 +97,11 @@ def fake_podman(bin_dir, version, name='podman'):
 def run(capsys, **args):
     args.setdefault('user', USER)
     args.setdefault('sysctls', SYSCTLS)
+    args.setdefault('sysctls_per_cluster', PER_CLUSTER)
+    args.setdefault('kernel_modules', ['ip_tables', 'iptable_nat'])
+    args.setdefault('packages', {'Debian': ['podman', 'uidmap'], 'RedHat': ['podman']})
+    args.setdefault('tasks_base', 1024)
+    args.setdefault('tasks_per_cluster', 2048)
     with patch_module_args(args):
         with pytest.raises(SystemExit) as exited:
             kinc_preflight.main()
@@ -95,6 +129,55 @@ def test_prepared_host_passes_and_reports_its_facts(host, capsys):
     assert facts['sysctls'] == {'net.ipv4.ip_forward': 1, 'fs.inotify.max_user_watches': 524288}
     assert facts['linger'] is True
     assert facts['network_helpers']['slirp4netns'] is None
+    assert facts['os_family'] == 'Debian' and facts['missing_packages'] == []
+    assert facts['kernel_modules'] == {'loadable': True, 'missing': []}
+    assert facts['tasks_max'] is None and facts['user_manager_active'] is True
+    # Nothing to change: the kinc_host role skips every other task.
+    assert result['plan']['changes'] == []
+
+
+def test_sizing_counts_every_users_clusters_plus_the_declared_ones(host, capsys, tmp_path):
+    root, _bin = host
+    write(tmp_path / 'home/bob/.local/share/containers/storage/volumes/kinc-web-var-data/_data/x', '')
+    write(tmp_path / 'home/me/.config/containers/systemd/kinc-dev-control-plane.container', '')
+    write(root / 'etc/containers/systemd/kinc-ops-control-plane.container', '')
+    result = run(capsys, clusters=['dev', 'ci'])
+    facts = result['preflight_facts']
+    assert facts['host_clusters'] == [['bob', 'web'], [USER, 'dev'], ['root', 'ops']]
+    assert facts['cluster_count'] == 4
+    # 262144 + 131072 * 4, above the 524288 in force: raised, persisted alone in kinc's file.
+    assert facts['sysctl_minimums']['fs.inotify.max_user_watches'] == 786432
+    assert names(result['failed_checks']) == ['sysctl:fs.inotify.max_user_watches']
+    plan = result['plan']
+    assert plan['changes'] == ['sysctl_apply', 'sysctl_file']
+    assert plan['sysctl_apply'] == {'fs.inotify.max_user_watches': 786432}
+    assert plan['sysctl_file'].splitlines()[-1] == 'fs.inotify.max_user_watches = 786432'
+    assert 'ip_forward' not in plan['sysctl_file']
+
+
+def test_plan_of_a_fresh_host(host, capsys):
+    root, bin_dir = host
+    (root / 'etc/systemd/system/user@.service.d/delegate.conf').write_text(
+        '# kinc.kinc.kinc_host: let rootless Podman manage these\n[Service]\nDelegate=cpu cpuset io memory pids\n')
+    (root / 'etc/sysctl.d/90-kinc.conf').unlink()
+    (root / 'proc/modules').write_text('')
+    fake_systemctl(bin_dir, 'cpu memory pids', '2048', reload_needed='yes')
+    write(bin_dir / 'dpkg-query', '#!/bin/sh\necho "podman 1:4.3.1+ds1-8 install ok installed"\n'
+          'echo "uidmap 1:4.13 deinstall ok config-files"\n', 0o755)
+    write(root / 'etc/subuid', '')
+    result = run(capsys, fail_on='none')
+    plan = result['plan']
+    assert plan['changes'] == ['daemon_reload', 'delegate_dropin', 'delegate_legacy_remove', 'modules_file',
+                               'modules_load', 'packages', 'podman_upgrade', 'subuid', 'tasks_dropin']
+    assert plan['packages'] == ['uidmap']
+    assert result['preflight_facts']['podman_package_version'] == '1:4.3.1+ds1-8'
+    assert plan['subuid'] == '100000-165535'
+    assert plan['modules_load'] == ['ip_tables']
+    assert plan['tasks_dropin'].endswith('TasksMax=3072\n')
+    assert plan['paths']['tasks_dropin'] == '/etc/systemd/system/user-%d.slice.d/90-kinc-tasks.conf' % UID
+    assert plan['delegate_dropin'].endswith('Delegate=cpu cpuset io memory pids\n')
+    # 524288 in force is above the minimum: nothing persisted for it.
+    assert plan['sysctl_file'] is None and plan['sysctl_apply'] == {}
 
 
 def test_every_fixable_failure_is_listed_with_its_fix(host, capsys):
@@ -106,12 +189,14 @@ def test_every_fixable_failure_is_listed_with_its_fix(host, capsys):
     assert result['failed'] is True
     assert names(result['failed_checks']) == ['podman', 'subuid', 'linger']
     lines = result['msg'].splitlines()
-    assert lines[0] == 'kinc preflight: 3 of 13 checks failed:'
-    assert lines[1] == ('- [podman] podman 4.3.0 is older than 4.4.0. Fix: install Podman >= 4.4.0 with Quadlet '
-                        '(Debian 13, Ubuntu 24.04, Fedora 38 or newer ship it)')
+    assert lines[0] == 'kinc preflight: 3 of 16 checks failed:'
+    assert lines[1] == ('- [podman] podman 4.3.0 is older than 4.7.0. Fix: install Podman >= 4.7.0 with Quadlet '
+                        '(Debian 13 and Ubuntu 24.04 ship it)')
     assert lines[2].startswith('- [subuid] %s has no range in /etc/subuid. Fix: usermod --add-subuids 165536-231071 '
                                % USER)
     assert lines[3].startswith('- [linger] lingering is disabled for %s' % USER)
+    # The package is 5.4.2: an old executable named by `executable` asks for no package upgrade.
+    assert result['plan']['podman_upgrade'] is False
 
 
 def test_fail_on_blocking_lets_fixable_failures_through(host, capsys):
@@ -121,6 +206,7 @@ def test_fail_on_blocking_lets_fixable_failures_through(host, capsys):
     assert result['rc'] == 0
     assert names(result['failed_checks']) == ['sysctl:fs.inotify.max_user_watches']
     assert result['failed_checks'][0]['message'] == 'fs.inotify.max_user_watches is 8192, below the minimum 393216'
+    assert result['plan']['sysctl_apply'] == {'fs.inotify.max_user_watches': 393216}
 
 
 def test_fail_on_blocking_fails_on_cgroup_v1_and_lists_the_fixable_ones_too(host, capsys):
@@ -150,24 +236,42 @@ def test_fail_on_none_never_fails(host, capsys):
     write(root / 'proc/sys/kernel/osrelease', '4.19.0-26-amd64\n')
     result = run(capsys, fail_on='none')
     assert result['rc'] == 0
-    assert names(result['failed_checks']) == ['kernel']
+    # The other release has no iptable_nat among its built-in modules.
+    assert names(result['failed_checks']) == ['kernel', 'kernel_modules']
 
 
 def test_missing_podman_is_reported_not_raised(host, capsys):
-    result = run(capsys, podman_executable='/nonexistent/podman', fail_on='none')
+    result = run(capsys, executable='/nonexistent/podman', fail_on='none')
     assert result['preflight_facts']['podman_version'] is None
     assert "'/nonexistent/podman' was not found" in result['failed_checks'][0]['message']
 
 
 @pytest.mark.parametrize('args, message', [
     ({'user': 'no-such-user-kinc'}, "user 'no-such-user-kinc' does not exist on this host"),
+    ({'user': 'root'}, "user 'root' is root; kinc runs rootless clusters: set kinc_user"),
     ({'sysctls': {'fs/inotify': 1}}, "sysctls key 'fs/inotify' is not a sysctl name"),
     ({'sysctls': {'fs.inotify.max_user_watches': 'many'}},
-     "sysctls['fs.inotify.max_user_watches'] must be a non-negative integer minimum; got: 'many'"),
-    ({'min_podman_version': 'four'}, "min_podman_version must be a version such as '4.4'; got: 'four'"),
+     "sysctls['fs.inotify.max_user_watches'] must be a non-negative integer; got: 'many'"),
+    ({'sysctls_per_cluster': {'fs.inotify.max_user_watches': -1}},
+     "sysctls_per_cluster['fs.inotify.max_user_watches'] must be a non-negative integer; got: -1"),
+    ({'min_podman_version': 'four'}, "min_podman_version must be a version such as '4.7'; got: 'four'"),
+    ({'directories': [{'path': 'var/lib/kinc', 'mode': '0755'}]},
+     "directories[0] needs an absolute path and an octal mode such as '0755'"),
     ({'ignore': ['linger', 'cgroups']}, "ignore[1] 'cgroups' is not a check name; use one of: kernel, cgroup_v2"),
 ])
 def test_bad_input_is_rejected_naming_the_field(host, capsys, args, message):
     result = run(capsys, **args)
     assert result['failed'] is True
     assert message in result['msg']
+
+
+def test_directories_missing_or_with_another_mode_are_planned(host, capsys, tmp_path):
+    record = tmp_path / 'allocations'
+    record.mkdir()
+    record.chmod(0o755)
+    wanted = [{'path': str(record), 'mode': '01777'}, {'path': str(tmp_path / 'absent'), 'mode': '0755'}]
+    assert run(capsys, directories=wanted)['plan']['directories'] == wanted
+    record.chmod(0o1777)
+    # The tests may run as another user than root: only root's directories are right.
+    expected = wanted[1:] if os.stat(str(record)).st_uid == 0 else wanted
+    assert run(capsys, directories=wanted)['plan']['directories'] == expected
