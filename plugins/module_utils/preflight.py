@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
+from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION
 from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version, version_text
 
 from ansible_collections.kinc.kinc.plugins.module_utils.host_plan import (
@@ -23,7 +24,7 @@ Check = namedtuple('Check', ['name', 'ok', 'blocking', 'message', 'fix'])
 
 MIN_KERNEL = (5, 10, 0)
 # Quadlet's VolumeName= (the newest key kinc's units use) came with Podman 4.7.
-MIN_PODMAN = (4, 7, 0)
+MIN_PODMAN = parse_version(MIN_PODMAN_VERSION)
 MIN_SUBIDS = 65536
 CGROUP_CONTROLLERS = ('cpu', 'cpuset', 'io', 'memory', 'pids')
 

@@ -282,7 +282,7 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kinc.kinc.plugins.module_utils import host_plan
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError, argument_spec, podman, run
-from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanError, PodmanNotFound
+from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION, PodmanError, PodmanNotFound
 from ansible_collections.kinc.kinc.plugins.module_utils.preflight import (
     evaluate, failure_message, failures, next_free_subid, parse_subids, requirements)
 from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version, version_text
@@ -302,7 +302,7 @@ _OS_FAMILIES = {'debian': 'Debian', 'ubuntu': 'Debian', 'fedora': 'RedHat', 'rhe
 
 OPTIONS = dict(
     user=dict(type='str', required=True),
-    min_podman_version=dict(type='str', default='4.7'),
+    min_podman_version=dict(type='str', default=MIN_PODMAN_VERSION),
     min_kernel_version=dict(type='str', default='5.10'),
     min_subids=dict(type='int', default=65536),
     cgroup_controllers=dict(type='list', elements='str', default=['cpu', 'cpuset', 'io', 'memory', 'pids']),
