@@ -71,7 +71,8 @@ install_ansible_in_host() {
     rm -rf "$target.tmp"
     pip install -q --disable-pip-version-check --target "$target.tmp" --python-version "$pyver" \
       --implementation cp --only-binary=:all: --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-      --platform manylinux2014_x86_64 "ansible-core==$core" >/dev/null
+      --platform manylinux2014_x86_64 "ansible-core==$core" > "$RESULTS/pip.log" 2>&1 \
+      || { tail -20 "$RESULTS/pip.log" >&2; return 1; }
     mv "$target.tmp" "$target"
   fi
   podman exec "$host" mkdir -p "$IN_HOST/collections/ansible_collections/kinc/kinc"
