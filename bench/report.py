@@ -36,11 +36,18 @@ def seconds(row, field):
 def ratio(top, bottom, top_field, bottom_field):
     if not top or not bottom or top_field not in top or bottom_field not in bottom:
         return 'not measured'
-    return '%.1f s / %.1f s = %.2f×' % (top[top_field], bottom[bottom_field], top[top_field] / bottom[bottom_field])
+    return '%.1f s / %.1f s = %.2f×%s' % (top[top_field], bottom[bottom_field], top[top_field] / bottom[bottom_field],
+                                           when(top))
 
 
 def per_cluster(row, field):
     return '%d (%.1f per cluster)' % (row[field], row[field] / row['clusters']) if row and field in row else 'not measured'
+
+
+def allocated(row):
+    if not row:
+        return 'not measured'
+    return '%.2f s; %.2f s; %.2f s%s' % (row['create_s'], row['unchanged_s'], row['check_mode_s'], when(row))
 
 
 def goals(rows, label):
@@ -69,8 +76,7 @@ def goals(rows, label):
          ratio(deploy('podman', 5, delay), deploy('podman', 5, delay), 'deploy_s', 'bare_deploy_s')),
         ('kinc_allocate, %s clusters in one call: module time < 1 s (creating; unchanged; check mode)'
          % (allocate['clusters'] if allocate else 100),
-         '%.2f s; %.2f s; %.2f s%s' % (allocate['create_s'], allocate['unchanged_s'], allocate['check_mode_s'],
-                                        when(allocate)) if allocate else 'not measured'),
+         allocated(allocate)),
         ('three hosts × 2 clusters in one run ≤ 1.3× one host (deploy from a fresh host)',
          ratio(fleet3, fleet1, 'deploy_s', 'deploy_s')),
         ('three hosts × 2 clusters, unchanged re-run, against one host',
