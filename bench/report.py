@@ -36,8 +36,8 @@ def seconds(row, field):
 def ratio(top, bottom, top_field, bottom_field):
     if not top or not bottom or top_field not in top or bottom_field not in bottom:
         return 'not measured'
-    return '%.1f s / %.1f s = %.2f×%s' % (top[top_field], bottom[bottom_field], top[top_field] / bottom[bottom_field],
-                                           when(top))
+    return '%.1f s / %.1f s = %.2f×%s' % (
+        top[top_field], bottom[bottom_field], top[top_field] / bottom[bottom_field], when(top))
 
 
 def per_cluster(row, field):
