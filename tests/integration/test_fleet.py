@@ -6,6 +6,7 @@ distributed engine; each host allocates its own ports. How long it takes is benc
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -76,12 +77,8 @@ def deploy(hosts, workdir):
 
 def recap(output):
     """{host: {ok: n, changed: n, failed: n, ...}} from the PLAY RECAP."""
-    counts = {}
-    for line in output.split('PLAY RECAP')[-1].splitlines()[1:]:
-        if ':' in line:
-            host, rest = line.split(':', 1)
-            counts[host.strip()] = dict((k, int(v)) for k, v in (item.split('=') for item in rest.split()))
-    return counts
+    return dict((host, dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)', rest)))
+                for host, rest in re.findall(r'^(\S+)\s+: (ok=.*)$', output.split('PLAY RECAP')[-1], re.M))
 
 
 def test_three_hosts_converge_two_clusters_each_in_one_run(fleet, tmp_path):
