@@ -165,8 +165,8 @@ suite_fleet() {
 # kinc_allocate run by itself in the host as the user kinc (python3 and the module, no Ansible around it).
 suite_allocate() {
   local args t check_s create_s unchanged_s
-  log "booting $H1 for kinc_allocate"
-  boot "$H1"
+  # A prepared host: kinc_host creates what the allocation needs host-wide.
+  prepare_host podman
   install_ansible_in_host "$H1"
   args=$(python3 -c 'import json, sys; print(json.dumps({"ANSIBLE_MODULE_ARGS": {
     "clusters": [{"name": "a%d" % i} for i in range(1, int(sys.argv[1]) + 1)], "_ansible_check_mode": sys.argv[2] == "check"}}))' \
