@@ -10,6 +10,9 @@ HOST_PREFIX=kinc-tebench-host
 # Where the in-host copies of Ansible (local connection mode) and of the collection live in a test host.
 IN_HOST=/opt/kinc-bench
 KINC_UID=1000
+# The commit measured (with "+changes" when the work tree differs from it), taken once at the start.
+KINC_BENCH_COMMIT=$(git -C "$KINC_REPO" rev-parse --short HEAD)
+git -C "$KINC_REPO" diff --quiet HEAD -- . ':!bench/results' || KINC_BENCH_COMMIT+=+changes
 
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
@@ -147,7 +150,7 @@ playbook() { # INVENTORY PLAYBOOK [ARGS...]
 
 # Appends one result (a JSON object of figures) to results.jsonl with when, where and on what it was measured.
 record() { # SUITE JSON
-  python3 - "$RESULTS/results.jsonl" "$1" "$2" "${KINC_BENCH_LABEL:-}" "$(git -C "$KINC_REPO" rev-parse --short HEAD)" \
+  python3 - "$RESULTS/results.jsonl" "$1" "$2" "${KINC_BENCH_LABEL:-}" "$KINC_BENCH_COMMIT" \
     "${KINC_BENCH_ANSIBLE_ARGS[*]}" <<'PY'
 import json, os, sys, time
 path, suite, figures, label, commit, args = sys.argv[1:7]
