@@ -4,7 +4,7 @@
 """Turns bench/results/results.jsonl (written by bench/run.sh) into Markdown: the goals of issue 9 with the
 figures of each label (e.g. before/after) beside them, then every figure. The newest record of a kind wins.
 
-Usage: python3 bench/report.py bench/results/results.jsonl
+Usage: python3 bench/report.py bench/results/results.jsonl [LABEL...]   (only these labels, in this order)
 """
 
 from __future__ import absolute_import, division, print_function
@@ -90,12 +90,15 @@ def table(header, lines):
     return out
 
 
-def report(rows):
+def report(rows, only=None):
     labels = []
     for row in rows:
         row.setdefault('label', '')
         if row['label'] not in labels:
             labels.append(row['label'])
+    if only:
+        labels = [label for label in only if label in labels]
+        rows = [row for row in rows if row['label'] in labels]
     per_label = [goals(rows, label) for label in labels]
     out = ['# kinc benchmark results', '',
            'Figures from bench/run.sh; the newest of each kind per label. Load average (1 min) and cores of the '
@@ -134,7 +137,7 @@ def report(rows):
 
 
 def main():
-    sys.stdout.write(report(load(sys.argv[1])))
+    sys.stdout.write(report(load(sys.argv[1]), sys.argv[2:]))
 
 
 if __name__ == '__main__':
