@@ -49,6 +49,9 @@ trap cleanup EXIT
 mkdir -p "$RESULTS"
 : > "$RESULTS/ansible.log"
 bash "$KINC_REPO/tests/node_image/build-test-image.sh"
+# This checkout's node test image, kept aside: other checkouts on this machine rebuild the shared one.
+cp "$NODE_ARCHIVE" "$work/node.tar"
+NODE_ARCHIVE=$work/node.tar
 
 # A deploy-related playbook in connection MODE (podman or local) on H1 with N clusters; prints its wall time.
 pb() { # MODE N PLAYBOOK [ARGS...]
@@ -126,15 +129,15 @@ suite_local() { suite_connection local; }
 
 # Every node's init takes DELAY seconds, as a real node's does: N clusters should take about one's time.
 suite_delay() {
-  local n deploy_s deploy_calls figures bare_figures
+  local n deploy_s deploy_calls figures bare_figures journal
   KINC_BENCH_INIT_DELAY=$DELAY prepare_host podman
   for n in "${DELAY_CLUSTERS[@]}"; do
     log "init delay ${DELAY}s: $n cluster(s)"
     reset_calls "$H1"; deploy_s=$(pb podman "$n" kinc.kinc.deploy); deploy_calls=$(calls "$H1")
     # The knob reached the node: its kubelet-start phase said so (and a mistake here would void the figures).
-    as_kinc "$H1" podman exec kinc-b1-control-plane journalctl -q -u kinc-kubeadm-init.service \
-      | grep -q "waiting ${DELAY}s as KINC_STANDIN_INIT_DELAY asks" \
-      || { echo "the stand-in init delay did not reach kinc-b1-control-plane" >&2; return 1; }
+    journal=$(as_kinc "$H1" podman exec kinc-b1-control-plane journalctl -q -u kinc-kubeadm-init.service)
+    grep -q "waiting ${DELAY}s as KINC_STANDIN_INIT_DELAY asks" <<< "$journal" \
+      || { echo "the stand-in init delay did not reach kinc-b1-control-plane:" >&2; echo "$journal" >&2; return 1; }
     figures=$(bare podman "$n" false); read -r -a bare_figures <<< "$figures"
     record deploy "{\"connection\": \"podman\", \"clusters\": $n, \"init_delay_s\": $DELAY, \"deploy_s\": $deploy_s,
       \"deploy_podman_calls\": $deploy_calls, \"bare_deploy_s\": ${bare_figures[0]},
