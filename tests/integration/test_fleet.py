@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, TESTHOST_IMAGE, TestHost, run
+import conftest
+from conftest import REPO, TESTHOST_IMAGE, run
 
 NODE_ARCHIVE = os.environ.get('KINC_NODE_TEST_ARCHIVE', '/var/tmp/kinc-tests/kinc-node-test.tar')
 NODE_IMAGE = 'localhost/kinc-node-test:latest'
@@ -46,7 +47,8 @@ def fleet(tmp_path_factory):
         pytest.fail('%s is missing: run tests/tooling/build-testhost.sh' % TESTHOST_IMAGE)
     if not os.path.isfile(NODE_ARCHIVE):
         pytest.fail('%s is missing: run tests/node_image/build-test-image.sh' % NODE_ARCHIVE)
-    hosts = [TestHost('kinc-ta-fleet-%d' % i) for i in (1, 2, 3)]
+    # conftest.TestHost, not imported by name: pytest would try to collect it as a test class.
+    hosts = [conftest.TestHost('kinc-ta-fleet-%d' % i) for i in (1, 2, 3)]
     try:
         for host in hosts:
             host.start()
