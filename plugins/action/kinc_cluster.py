@@ -17,7 +17,6 @@ import os
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
@@ -30,29 +29,6 @@ QUADLET_TEMPLATES = os.path.join(COLLECTION_ROOT, 'files', 'quadlet')
 CONTAINER_TEMPLATE = 'kinc-node.container.j2'
 VOLUME_TEMPLATE = 'kinc-volume.volume.j2'
 RENDERED_OPTIONS = ('quadlet_units', 'node_config')
-
-
-def normalize(args):
-    """The task's options with the module's defaults filled in and scalar types coerced, as the
-    module's argument_spec would do, so rendering sees what the module will validate."""
-    params = {
-        'state': 'present',
-        'image': cluster_spec.DEFAULT_IMAGE,
-        'api_address': cluster_spec.DEFAULT_API_ADDRESS,
-        'config_mode': cluster_spec.DEFAULT_CONFIG_MODE,
-        'events': False,
-        'kubernetes_version': None,
-    }
-    params.update((k, v) for k, v in args.items() if v is not None)
-    for option in ('api_port', 'wait_timeout'):
-        value = params.get(option)
-        if isinstance(value, str) and value.strip().isdigit():
-            params[option] = int(value)
-    try:
-        params['events'] = boolean(params['events'])
-    except TypeError:
-        raise AnsibleActionFail('events must be a boolean; got: %r' % (params['events'],))
-    return params
 
 
 def _environment(directory):
@@ -98,8 +74,8 @@ class ActionModule(ActionBase):
         state = args.get('state', 'present')
         allocation_given = all(args.get(o) is not None for o in ('api_port', 'pod_subnet', 'service_subnet'))
         if state == 'present' or (state in ('started', 'stopped') and allocation_given):
-            params = normalize(args)
-            problems = cluster_spec.errors(params)
+            params, problems = cluster_spec.normalize(args)
+            problems = problems or cluster_spec.errors(params)
             if problems:
                 raise AnsibleActionFail('; '.join(problems))
             args['api_port'] = params['api_port']

@@ -6,17 +6,21 @@
 Nothing here touches the host. kinc_allocate gathers the facts (labelled Podman objects,
 listening sockets, routes, Podman networks) and records the result.
 
-The rules (kinc_allocate's documentation repeats them for users):
+The rules (kinc_allocate's documentation repeats them for users, with a table of examples):
 - A cluster that already has an allocation on the host gets it back unchanged.
 - Network index k gives pod subnet 10.244.k.0/24 and service subnet 10.k.0.0/16.
   Indexes 0-99 are the default ones: port p defaults to index p % 100 (6443 -> 10.244.43.0/24,
   10.43.0.0/16). Indexes 100-255 (except 244, whose /16 holds every pod subnet) are the extra ones.
-- Automatic allocation takes the lowest free port >= base_port whose default networks are free,
-  so ports whose default networks are taken (…88 next to Podman's 10.88.0.0/16, or a port 100
-  above a cluster's) are skipped. Only when no port up to max_port has free default networks
-  does it take the lowest free port with the first free extra index.
-- A forced api_port whose default networks are taken gets the first free extra index, then the
-  first free default index: never the network of another port's default while extras remain.
+- Forced ports are reserved first, so no automatic cluster takes a port a later entry forces.
+- Automatic allocation then takes, in list order, the lowest free port >= base_port whose default networks
+  are free, so ports whose default networks are taken (…88 next to Podman's 10.88.0.0/16, or a port 100
+  above a cluster's) are skipped. Only when no port up to max_port has free default networks does it take
+  the lowest free port with the first free extra index.
+- Forced ports get their networks last: their default index when still free, else the first free extra
+  index, then the first free default index. So a forced port never displaces an automatic cluster of the
+  same request from its seed mapping (6443 -> index 43).
+- A port is taken when a cluster of any user holds it, a container publishes it, or a socket listens on
+  it on the cluster's api_address or a wildcard address.
 - Nothing free: an error, before anything is changed.
 """
 
@@ -27,19 +31,21 @@ __metaclass__ = type
 import ipaddress
 from collections import namedtuple
 
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec, host_network, naming
 
-MIN_PORT = 1024
-MAX_PORT = 65535
-DEFAULT_BASE_PORT = 6443
+MAX_PORT = cluster_spec.MAX_PORT
+DEFAULT_BASE_PORT = cluster_spec.DEFAULT_BASE_PORT
+DEFAULT_ADDRESS = cluster_spec.DEFAULT_API_ADDRESS
 DEFAULT_INDEXES = tuple(range(100))
 # 10.244.0.0/16 holds all pod subnets, so index 244 can never be a service subnet.
 EXTRA_INDEXES = tuple(k for k in range(100, 256) if k != 244)
 
 Allocation = namedtuple('Allocation', ['name', 'api_port', 'pod_subnet', 'service_subnet'])
-# One requested cluster: its name, the api_port the user forced (None: allocate one), and
-# `field`, how error messages call the entry ('clusters[2]'; None when it came from `name`).
-Request = namedtuple('Request', ['name', 'api_port', 'field'])
+# One requested cluster: its name, the api_port the user forced (None: allocate one),
+# `field`, how error messages call the entry ('clusters[2]'; None when it came from `name`), and the
+# address its API is published on.
+Request = namedtuple('Request', ['name', 'api_port', 'field', 'address'])
+Request.__new__.__defaults__ = (DEFAULT_ADDRESS,)
 # A network the new cluster networks must not overlap, and what holds it (for messages).
 TakenNetwork = namedtuple('TakenNetwork', ['network', 'holder'])
 
@@ -81,7 +87,7 @@ def allocation_from_labels(labels, source):
         ipaddress.ip_network(service)
     except ValueError:
         raise AllocationError(
-            "%s carries a broken kinc allocation (%s=%r, %s=%r, %s=%r); remove it or fix its labels "
+            "%s carries a broken kinc allocation (%s=%r, %s=%r, %s=%r); fix: remove it or fix its labels "
             "(kinc.kinc.kinc_cluster state=absent purge=true removes a cluster's container and volumes)"
             % (source, naming.LABEL_API_PORT, labels.get(naming.LABEL_API_PORT), naming.LABEL_POD_SUBNET,
                pod, naming.LABEL_SERVICE_SUBNET, service))
@@ -110,50 +116,66 @@ def existing_allocations(labelled_objects):
     return found
 
 
-def validate_requests(requests, base_port, max_port):
-    """Raise AllocationError for the first bad input. `requests`: list of Request."""
-    _check_port('base_port', base_port)
-    _check_port('max_port', max_port)
-    if max_port < base_port:
-        raise AllocationError("max_port %d is below base_port %d; set max_port >= base_port"
-                              % (max_port, base_port))
+def validate_requests(requests, base_port, max_port, lowest_port=1):
+    """Raise AllocationError naming every bad input. `requests`: list of Request; `lowest_port`: the lowest
+    port the user may publish on (cluster_spec.lowest_port)."""
+    found = [e for e in (cluster_spec.port_error(base_port, 'base_port', lowest_port),
+                         cluster_spec.port_error(max_port, 'max_port', lowest_port)) if e]
+    if not found and max_port < base_port:
+        found.append(cluster_spec.problem('max_port', '%d is below base_port %d' % (max_port, base_port),
+                                          'set max_port >= base_port'))
     if not requests:
-        raise AllocationError("clusters is empty; give at least one cluster (name, optional api_port)")
+        found.append(cluster_spec.problem('clusters', 'empty', 'give at least one cluster (name, optional api_port)'))
     seen_names = {}
     seen_ports = {}
     for request in requests:
         name_field = request_field(request, 'name')
-        error = naming.name_error(request.name, field=name_field)
+        error = cluster_spec.name_problem(request.name, name_field)
         if error:
-            raise AllocationError(error)
-        if request.name in seen_names:
-            raise AllocationError("%s %r repeats %s; list every cluster once"
-                                  % (name_field, request.name, seen_names[request.name]))
-        seen_names[request.name] = name_field
+            found.append(error)
+        elif request.name in seen_names:
+            found.append(cluster_spec.problem(name_field, '%r repeats %s' % (request.name, seen_names[request.name]),
+                                              'list every cluster once'))
+        else:
+            seen_names[request.name] = name_field
+        error = cluster_spec.address_error(request.address, request_field(request, 'api_address'))
+        if error:
+            found.append(error)
         if request.api_port is not None:
             port_field = request_field(request, 'api_port')
-            _check_port(port_field, request.api_port)
-            if request.api_port in seen_ports:
-                raise AllocationError("%s %d is also forced for %s; give each cluster its own "
-                                      "port or leave api_port out to allocate one"
-                                      % (port_field, request.api_port, seen_ports[request.api_port]))
-            seen_ports[request.api_port] = port_field
+            error = cluster_spec.port_error(request.api_port, port_field, lowest_port)
+            if error:
+                found.append(error)
+            elif request.api_port in seen_ports:
+                found.append(cluster_spec.problem(
+                    port_field, '%d is also forced for %s' % (request.api_port, seen_ports[request.api_port]),
+                    'give each cluster its own port or leave api_port out to allocate one'))
+            else:
+                seen_ports[request.api_port] = port_field
+    if found:
+        raise AllocationError(_joined(found))
 
 
-def _check_port(field, port):
-    if isinstance(port, bool) or not isinstance(port, int) or not MIN_PORT <= port <= MAX_PORT:
-        raise AllocationError("%s %r is out of range; use a TCP port from %d to %d"
-                              % (field, port, MIN_PORT, MAX_PORT))
+def _joined(problems):
+    """One message for every problem: the problem itself, or '(1) … (2) …'."""
+    return problems[0] if len(problems) == 1 else ' '.join('(%d) %s' % (n, text) for n, text in enumerate(problems, 1))
 
 
 class _Planner:
     """Hands out ports and network indexes one cluster at a time, remembering what it gave."""
 
-    def __init__(self, existing, taken_ports, taken_networks, base_port, max_port):
-        self.port_holders = dict((a.api_port, "cluster %r" % a.name) for a in existing.values())
-        self.busy_ports = set(taken_ports)
+    def __init__(self, existing, others, taken_ports, taken_networks, listeners, base_port, max_port):
         self.taken_indexes = set()
         self.network_holders = set()
+        self.port_holders = dict((a.api_port, "cluster %r" % a.name) for a in existing.values())
+        for holder, allocation in others:
+            self.port_holders.setdefault(allocation.api_port, holder)
+            for subnet in (allocation.pod_subnet, allocation.service_subnet):
+                self._hold(subnet, holder)
+        self.busy_ports = set(taken_ports)
+        self.listeners = {}
+        for address, port in listeners:
+            self.listeners.setdefault(port, []).append(address)
         for taken in taken_networks:
             self._hold(taken.network, taken.holder)
         for allocation in existing.values():
@@ -171,8 +193,11 @@ class _Planner:
         for subnet in (allocation.pod_subnet, allocation.service_subnet):
             self._hold(subnet, "cluster %r" % allocation.name)
 
-    def _port_free(self, port):
-        return port not in self.port_holders and port not in self.busy_ports
+    def _listening(self, port, address):
+        return any(host_network.blocks(listener, address) for listener in self.listeners.get(port, ()))
+
+    def _port_free(self, port, address):
+        return port not in self.port_holders and port not in self.busy_ports and not self._listening(port, address)
 
     def _index_free(self, index):
         return index not in self.taken_indexes
@@ -190,25 +215,33 @@ class _Planner:
         self._hold_allocation(allocation)
         return allocation
 
-    def forced(self, name, port, field):
+    def reserve(self, request):
+        """Hold a forced port before any automatic cluster is placed; its networks come later."""
+        field = request_field(request, 'api_port')
+        port = request.api_port
         holder = self.port_holders.get(port)
         if holder:
-            raise AllocationError("%s %d is held by %s; choose another port or leave api_port out to allocate one"
-                                  % (field, port, holder))
-        if port in self.busy_ports:
-            raise AllocationError("%s %d is in use on this host (a listening socket on 127.0.0.1/0.0.0.0/:: or a "
-                                  "port published by a container); choose another port or leave api_port out"
-                                  % (field, port))
-        index = self._first_free_index((default_index(port),) + EXTRA_INDEXES + DEFAULT_INDEXES)
-        if index is None:
-            raise self._no_network(name)
-        return self._record(name, port, index)
+            raise AllocationError(cluster_spec.problem(field, '%d is held by %s' % (port, holder),
+                                                       'choose another port or leave api_port out to allocate one'))
+        if port in self.busy_ports or self._listening(port, request.address):
+            raise AllocationError(cluster_spec.problem(
+                field, '%d is in use on this host (a socket listens on it on %s or a wildcard address, or a '
+                'container publishes it)' % (port, request.address),
+                'stop what uses it, choose another port or leave api_port out to allocate one'))
+        self.port_holders[port] = "cluster %r" % request.name
 
-    def automatic(self, name):
+    def forced(self, request):
+        index = self._first_free_index((default_index(request.api_port),) + EXTRA_INDEXES + DEFAULT_INDEXES)
+        if index is None:
+            raise self._no_network(request.name)
+        return self._record(request.name, request.api_port, index)
+
+    def automatic(self, request):
+        name = request.name
         free_defaults = set(k for k in DEFAULT_INDEXES if self._index_free(k))
         first_free = None
         for port in range(self.base_port, self.max_port + 1):
-            if not self._port_free(port):
+            if not self._port_free(port, request.address):
                 continue
             if first_free is None:
                 first_free = port
@@ -217,9 +250,11 @@ class _Planner:
             if not free_defaults:
                 break
         if first_free is None:
-            raise AllocationError("no free API port for cluster %r from base_port %d to max_port %d (all are held by "
-                                  "clusters or in use on this host); raise max_port or remove unused clusters"
-                                  % (name, self.base_port, self.max_port))
+            raise AllocationError(cluster_spec.problem(
+                request_field(request, 'name'),
+                'no free API port for cluster %r from base_port %d to max_port %d (all are held by clusters or in '
+                'use on this host)' % (name, self.base_port, self.max_port),
+                'raise max_port or remove unused clusters'))
         index = self._first_free_index(EXTRA_INDEXES + DEFAULT_INDEXES)
         if index is None:
             raise self._no_network(name)
@@ -229,7 +264,7 @@ class _Planner:
         holders = sorted(self.network_holders)
         shown = ', '.join(holders[:4]) + (' and %d more' % (len(holders) - 4) if len(holders) > 4 else '')
         return AllocationError("no free cluster network for cluster %r: every pair 10.244.k.0/24 + 10.k.0.0/16 "
-                               "overlaps a network held by %s; remove unused clusters, Podman networks or routes"
+                               "overlaps a network held by %s; fix: remove unused clusters, Podman networks or routes"
                                % (name, shown))
 
 
@@ -253,30 +288,41 @@ def blocked_indexes(network):
     return set(_index_range(first, last, _TEN, 1 << 16)) | set(_index_range(first, last, _POD_BASE, 1 << 8))
 
 
-def plan(requests, existing, taken_ports, taken_networks, base_port=DEFAULT_BASE_PORT, max_port=MAX_PORT):
+def plan(requests, existing, taken_ports, taken_networks, base_port=DEFAULT_BASE_PORT, max_port=MAX_PORT,
+         listeners=(), lowest_port=1, others=()):
     """Decide every requested cluster's allocation.
 
-    requests: [Request] in the user's order; existing: {name: Allocation} read from the host;
-    taken_ports: ports in use on the host (listening sockets, published ports);
-    taken_networks: [TakenNetwork] (host routes, Podman networks).
-    Returns [(Allocation, existed)] in request order. Forced ports are placed before automatic ones
-    so an automatic allocation never takes a port that a later entry forces.
+    requests: [Request] in the user's order; existing: {name: Allocation} read from the host (this user's
+    labels and the host-wide record of the other users); taken_ports: ports taken on every address (ports
+    published by containers); taken_networks: [TakenNetwork] (host routes, Podman networks); listeners:
+    [(ip_address, port)] of the host's listening TCP sockets, checked against each request's address;
+    others: [(holder description, Allocation)] of other users' clusters (the host-wide record).
+    Returns [(Allocation, existed)] in request order.
     """
-    validate_requests(requests, base_port, max_port)
+    validate_requests(requests, base_port, max_port, lowest_port)
     for request in requests:
         known = existing.get(request.name)
         if known and request.api_port is not None and request.api_port != known.api_port:
-            raise AllocationError("%s %d differs from port %d that cluster %r already holds; "
-                                  "leave api_port out (or set it to %d), or purge the cluster first"
-                                  % (request_field(request, 'api_port'), request.api_port,
-                                     known.api_port, request.name, known.api_port))
-    planner = _Planner(existing, taken_ports, taken_networks, base_port, max_port)
+            raise AllocationError(cluster_spec.problem(
+                request_field(request, 'api_port'),
+                '%d differs from port %d that cluster %r already holds'
+                % (request.api_port, known.api_port, request.name),
+                'leave api_port out (or set it to %d), or purge the cluster first' % known.api_port))
+    planner = _Planner(existing, others, taken_ports, taken_networks, listeners, base_port, max_port)
+    new = [r for r in requests if r.name not in existing]
+    forced = [r for r in new if r.api_port is not None]
+    problems = []
+    for request in forced:
+        try:
+            planner.reserve(request)
+        except AllocationError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise AllocationError(_joined(problems))
     decided = {}
-    for request in requests:
-        if request.name not in existing and request.api_port is not None:
-            decided[request.name] = planner.forced(request.name, request.api_port,
-                                                   request_field(request, 'api_port'))
-    for request in requests:
-        if request.name not in existing and request.api_port is None:
-            decided[request.name] = planner.automatic(request.name)
+    for request in new:
+        if request.api_port is None:
+            decided[request.name] = planner.automatic(request)
+    for request in forced:
+        decided[request.name] = planner.forced(request)
     return [(existing[r.name], True) if r.name in existing else (decided[r.name], False) for r in requests]

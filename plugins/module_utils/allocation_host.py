@@ -13,20 +13,22 @@ from ansible_collections.kinc.kinc.plugins.module_utils import host_network, nam
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import TakenNetwork
 
 # labelled_objects: [(description, labels)], volumes first (the record kinc_allocate writes);
-# volume_labels: {volume name: labels} of every volume; taken_ports: set of ints;
-# taken_networks: [TakenNetwork].
-HostFacts = namedtuple('HostFacts', ['labelled_objects', 'volume_labels', 'taken_ports', 'taken_networks'])
+# volume_labels: {volume name: labels} of every volume; taken_ports: set of ints (published by containers);
+# listeners: [(ip_address, port)] of listening sockets; taken_networks: [TakenNetwork].
+HostFacts = namedtuple('HostFacts', ['labelled_objects', 'volume_labels', 'taken_ports', 'listeners',
+                                     'taken_networks'])
 
 
 def gather_facts(client, proc='/proc'):
-    volumes = client.volumes()
-    containers = client.containers()
+    """`client` None: Podman is not installed, so no cluster, container or Podman network exists yet."""
+    volumes = client.volumes() if client else []
+    containers = client.containers() if client else []
     labelled = [('volume %s' % v.name, v.labels) for v in volumes if naming.LABEL_CLUSTER in v.labels]
     labelled += [('container %s' % c.name, c.labels) for c in containers if naming.LABEL_CLUSTER in c.labels]
     # A stopped container binds its published ports again when it starts.
-    ports = host_network.listening_ports(proc)
-    ports.update(p.host_port for c in containers for p in c.ports if p.protocol == 'tcp')
+    ports = set(p.host_port for c in containers for p in c.ports if p.protocol == 'tcp')
     networks = [TakenNetwork(net, 'the route via %s' % dev) for net, dev in host_network.routes(proc)]
-    networks += [TakenNetwork(subnet, 'Podman network %s' % n.name) for n in client.networks() for subnet in n.subnets
-                 if ':' not in subnet]
-    return HostFacts(labelled, dict((v.name, v.labels) for v in volumes), ports, networks)
+    networks += [TakenNetwork(subnet, 'Podman network %s' % n.name) for n in (client.networks() if client else [])
+                 for subnet in n.subnets if ':' not in subnet]
+    return HostFacts(labelled, dict((v.name, v.labels) for v in volumes), ports, host_network.listeners(proc),
+                     networks)

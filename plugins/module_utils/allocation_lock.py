@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: kinc developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The per-user allocation lock: one kinc_allocate at a time reads, decides and records.
+"""The allocation lock: one kinc_allocate at a time reads, decides and records.
 
-An fcntl lock on a file: the kernel drops it when its holder exits, so a crashed run never
-leaves a stale lock behind.
+Host-wide it is a lock on the shared record directory (allocation_record); without that directory, a
+per-user lock file. An flock: the kernel drops it when its holder exits, so a crashed run never leaves a
+stale lock behind.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,19 +38,24 @@ class LockTimeout(Exception):
 
 
 class AllocationLock:
-    """Context manager holding an exclusive lock on `path` (created 0600, parents 0700)."""
+    """Context manager holding an exclusive lock on the file `path` (created 0600, parents 0700), or on
+    the existing directory `path` with directory=True."""
 
-    def __init__(self, path, timeout, poll_interval=0.1):
+    def __init__(self, path, timeout, poll_interval=0.1, directory=False):
         self.path = path
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.directory = directory
         self._fd = None
 
     def __enter__(self):
-        parent = os.path.dirname(self.path)
-        if parent and not os.path.isdir(parent):
-            os.makedirs(parent, 0o700)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        if self.directory:
+            self._fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        else:
+            parent = os.path.dirname(self.path)
+            if parent and not os.path.isdir(parent):
+                os.makedirs(parent, 0o700)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.time() + self.timeout
         while True:
             try:

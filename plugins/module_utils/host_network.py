@@ -15,9 +15,7 @@ import socket
 import struct
 
 TCP_LISTEN = '0A'
-# A cluster publishes its API on 127.0.0.1; a listener on any of these addresses blocks that port.
-_BLOCKING_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
-    '127.0.0.1', '0.0.0.0', '::', '::ffff:127.0.0.1', '::ffff:0.0.0.0'))
+DEFAULT_ADDRESS = '127.0.0.1'
 
 
 def _ipv4_from_hex(text):
@@ -44,9 +42,28 @@ def parse_listening(text):
     return found
 
 
-def blocking_ports(listening):
-    """Ports a cluster cannot publish on 127.0.0.1 because something listens there already."""
-    return set(port for ip, port in listening if ip in _BLOCKING_ADDRESSES)
+def _unmapped(ip):
+    ip = ipaddress.ip_address(u'%s' % (ip,)) if not hasattr(ip, 'version') else ip
+    return ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped else ip
+
+
+def blocks(listener, address):
+    """Whether a socket listening on `listener` keeps a cluster from publishing its API on `address`.
+
+    The same address blocks, and a wildcard on either side blocks its family; `::` listens on IPv4 too
+    (Linux's default bindv6only=0), so it blocks every address, and publishing on `::` needs every one free."""
+    listener, address = _unmapped(listener), _unmapped(address)
+    if listener == address:
+        return True
+    if listener.version == address.version:
+        return listener.is_unspecified or address.is_unspecified
+    v6 = listener if listener.version == 6 else address
+    return v6.is_unspecified
+
+
+def blocking_ports(listening, address=DEFAULT_ADDRESS):
+    """Ports a cluster cannot publish on `address` because something listens there already."""
+    return set(port for ip, port in listening if blocks(ip, address))
 
 
 def parse_routes(text):
@@ -72,12 +89,17 @@ def _read(path):
         return ''
 
 
-def listening_ports(proc='/proc'):
-    """Ports blocked by listening TCP sockets (IPv4 and IPv6) of this network namespace."""
+def listeners(proc='/proc'):
+    """[(ip_address, port)] of the listening TCP sockets (IPv4 and IPv6) of this network namespace."""
     listening = []
     for name in ('tcp', 'tcp6'):
         listening.extend(parse_listening(_read('%s/net/%s' % (proc, name))))
-    return blocking_ports(listening)
+    return listening
+
+
+def listening_ports(proc='/proc', address=DEFAULT_ADDRESS):
+    """Ports blocked by listening TCP sockets for a cluster publishing on `address`."""
+    return blocking_ports(listeners(proc), address)
 
 
 def routes(proc='/proc'):

@@ -16,6 +16,10 @@ from collections import namedtuple
 
 from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version
 
+# The oldest Podman whose Quadlet understands every key of files/quadlet/*.j2 (VolumeName= came in 4.7;
+# tests/unit/plugins/module_utils/test_quadlet_keys.py keeps the two in step).
+MIN_PODMAN_VERSION = '4.7'
+
 Container = namedtuple('Container', ['name', 'id', 'state', 'labels', 'ports'])
 Volume = namedtuple('Volume', ['name', 'labels', 'mountpoint'])
 Network = namedtuple('Network', ['name', 'subnets'])
@@ -43,8 +47,8 @@ class PodmanNotFound(Exception):
 
     def __init__(self, executable):
         super(PodmanNotFound, self).__init__(
-            "podman executable %r was not found; install Podman 4.4 or newer "
-            "(the kinc.kinc.kinc_host role does it)" % executable)
+            "podman executable %r was not found; install Podman %s or newer "
+            "(the kinc.kinc.kinc_host role does it)" % (executable, MIN_PODMAN_VERSION))
 
 
 def _labels(raw):

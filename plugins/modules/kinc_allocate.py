@@ -14,30 +14,54 @@ version_added: 0.1.0
 author:
   - kinc developers (@kinc)
 description:
-  - Gives each named kinc cluster an API port on 127.0.0.1, a pod subnet and a service subnet, and records
-    the allocation on the host by creating the cluster's two volumes (C(kinc-<name>-var-data) and
-    C(kinc-<name>-config)) labelled with it. Run it as the user whose rootless Podman runs the clusters.
-  - The record of truth is the Podman state of that user. The labels C(io.kinc.cluster), C(io.kinc.api-port),
-    C(io.kinc.pod-subnet) and C(io.kinc.service-subnet) on kinc's volumes and containers are read back, so a
-    cluster that already exists always gets its own allocation back, unchanged.
-  - A new cluster gets the lowest free port from O(base_port) up to O(max_port). A port is not free when
-    another cluster holds it, when a TCP socket listens on it on 127.0.0.1, 0.0.0.0 or V(::), when a
-    container publishes it, or when its default networks are taken.
-  - Network index k gives the pod subnet 10.244.k.0/24 and the service subnet 10.k.0.0/16. Port p defaults to
+  - Gives each named kinc cluster an API port, a pod subnet and a service subnet, and records the allocation
+    on the host by creating the cluster's two volumes (C(kinc-<name>-var-data) and C(kinc-<name>-config))
+    labelled with it. Run it as the user whose rootless Podman runs the clusters.
+  - The record of truth for a user's own clusters is that user's Podman state. The labels C(io.kinc.cluster),
+    C(io.kinc.api-port), C(io.kinc.pod-subnet) and C(io.kinc.service-subnet) on kinc's volumes and containers are
+    read back, so a cluster that already exists always gets its own allocation back, unchanged.
+  - Ports and networks are host-wide. Every user's allocations are also kept in the host-wide record
+    O(host_record_dir) (one file per user, C(<uid>.json), written only by that user), so two users never get
+    the same port or overlapping networks, stopped clusters included. Reading the host, deciding, creating the
+    volumes and writing the record happen under an exclusive lock on that directory. Role C(kinc.kinc.kinc_host)
+    creates it; without it the module warns and falls back to a per-user lock (O(lock_path)), seeing other
+    users' clusters only while they listen.
+  - A port is taken when a cluster of any user holds it, when a container publishes it, or when a TCP socket
+    listens on it on the cluster's O(clusters[].api_address) or on a wildcard address (V(0.0.0.0), V(::)).
+    A rootless user can only publish from the kernel's C(net.ipv4.ip_unprivileged_port_start) (1024 by
+    default) up; root from 1.
+  - Network index k gives the pod subnet 10.244.k.0/24 and the service subnet 10.k.0.0/16. Port p seeds
     index p % 100 (6443 gives 10.244.43.0/24 and 10.43.0.0/16). The networks of an index are taken when they
     overlap another cluster's networks, a route of the host or the subnet of a Podman network (Podman's
     default network 10.88.0.0/16 takes index 88).
-  - Because p % 100 repeats every 100 ports, automatic allocation skips ports whose default networks are
-    taken (6543 while 6443 exists, 6488 next to 10.88.0.0/16). Only when no port up to O(max_port) has free
-    default networks does it take the lowest free port with the first free extra index (100 to 255, except
-    244 whose /16 holds all pod subnets), so more than 100 clusters fit on one host.
-  - A forced O(clusters[].api_port) whose default networks are taken keeps its port and gets the first free
-    extra index instead (then any free default index). The subnets actually given are in the labels.
-  - In one request, forced ports are placed first, then the other new clusters in list order.
-  - Reading the host, deciding and creating the volumes happen while holding an exclusive per-user lock
-    file, so concurrent runs never hand out the same port or network.
+  - "The rule, in order: (1) a cluster that exists keeps its allocation; (2) forced ports
+    (O(clusters[].api_port)) are reserved; (3) every other new cluster, in list order, gets the lowest free
+    port from O(base_port) whose seed networks are free (so ports are skipped whose seed networks are taken:
+    6543 while 6443 exists, 6488 next to 10.88.0.0/16); only when no port up to O(max_port) has free seed
+    networks does it take the lowest free port with the first free extra index (100 to 255, except 244 whose
+    /16 holds all pod subnets), so more than 100 clusters fit on one host; (4) each forced port gets its seed
+    networks when still free, else the first free extra index. So a forced port never displaces an automatic
+    cluster of the same request from its seed mapping."
+  - "Examples (S: the seed networks of the port, 10.244.<p % 100>.0/24 and 10.<p % 100>.0.0/16):"
+  - "| already on the host | request | result |"
+  - "| nothing | C([{name: a}]) | a 6443 S (10.244.43.0/24, 10.43.0.0/16) |"
+  - "| nothing | C([{name: a}, {name: web-1}, {name: x, api_port: 6543}]) | a 6443 S, web-1 6444 S,
+    x 6543 10.244.100.0/24 10.100.0.0/16 (6543's seed is a's) |"
+  - "| nothing | C([{name: x, api_port: 6543}]) | x 6543 S (10.244.43.0/24, 10.43.0.0/16) |"
+  - "| x 6543 10.244.43.0/24 | C([{name: a}]) | a 6444 S (6443's seed networks are x's) |"
+  - "| dev 6443 | C([{name: dev}, {name: ci}]) | dev 6443 unchanged, ci 6444 S |"
+  - "| dev 6443 | C([{name: ci, api_port: 7443}]) | ci 7443 10.244.100.0/24 10.100.0.0/16 |"
+  - "| a listener on 127.0.0.1:6443 or 0.0.0.0:6443 | C([{name: a}]) | a 6444 S |"
+  - "| a listener on 127.0.0.2:6443 | C([{name: a}]) | a 6443 S (127.0.0.1 is free) |"
+  - "| a listener on 127.0.0.2:6443 | C([{name: a, api_address: 127.0.0.2}]) | a 6444 S |"
+  - "| another user's cluster on 6443, stopped | C([{name: a}]) | a 6444 S |"
+  - "| Podman network 10.88.0.0/16 | C([{name: n1}, {name: n2}]), O(base_port=6487) | n1 6487 S, n2 6489 S |"
   - Every input error (a bad name, a name listed twice, a forced port out of range, held by another cluster
     or in use, nothing free) fails before anything is changed, naming the field, the value and the fix.
+  - In check mode nothing is locked or written; when Podman is not installed yet (a fresh host, before
+    C(kinc.kinc.kinc_host)) or the user never used it (no Podman storage), no cluster can exist, Podman is not
+    asked (asking would create its storage), and only the listening sockets and the host-wide record are checked.
+    So a playbook can check a whole inventory against the host before it changes anything.
 options:
   name:
     description:
@@ -57,10 +81,23 @@ options:
         required: true
       api_port:
         description:
-          - Force this API port (1024 to 65535) for a new cluster. It must not be held by another cluster
-            nor in use on the host.
+          - Force this API port for a new cluster (1 to 65535 as root; rootless from
+            C(net.ipv4.ip_unprivileged_port_start)). It must not be held by another cluster nor in use on the host.
           - For a cluster that already exists it must equal the port it holds.
         type: int
+      api_address:
+        description: The host address the cluster publishes its API on; listeners there (or on a wildcard) take a port.
+        type: str
+        default: 127.0.0.1
+      field:
+        description:
+          - How messages name this entry, for example C(kinc_clusters[3]) when the list came from an inventory.
+          - Default C(clusters[<index>]).
+        type: str
+  api_address:
+    description: O(clusters[].api_address) of the cluster given by O(name).
+    type: str
+    default: 127.0.0.1
   base_port:
     description: The lowest port automatic allocation hands out.
     type: int
@@ -71,23 +108,27 @@ options:
     default: 65535
   lock_path:
     description:
-      - The allocation lock file.
+      - The per-user allocation lock file, used only when O(host_record_dir) is missing.
       - Default C(/run/kinc/allocate.lock) for root, else C($XDG_RUNTIME_DIR/kinc/allocate.lock), else
         C(~/.local/state/kinc/allocate.lock).
     type: path
+  host_record_dir:
+    description:
+      - The host-wide allocation record and lock, a directory of mode 1777 owned by root that role
+        C(kinc.kinc.kinc_host) creates.
+    type: path
+    default: /var/lib/kinc/allocations
   lock_timeout:
     description: Seconds to wait for another run holding the allocation lock.
     type: int
     default: 300
-  executable:
-    description: The podman executable, a name looked up in E(PATH) or a path.
-    type: str
-    default: podman
+extends_documentation_fragment:
+  - kinc.kinc.podman
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
     support: full
-    details: In check mode no volume (and no lock file) is created; the allocations new clusters would get are
+    details: In check mode no volume, record or lock file is created; the allocations new clusters would get are
       returned.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
@@ -120,6 +161,15 @@ EXAMPLES = r'''
 - name: Show where the ci cluster's API will be
   ansible.builtin.debug:
     msg: "https://127.0.0.1:{{ fleet.allocations.ci.api_port }}"
+
+- name: Check a whole inventory against the host before anything changes
+  kinc.kinc.kinc_allocate:
+    clusters:
+      - name: dev
+      - name: lan
+        api_address: 192.0.2.10
+        api_port: 8443
+  check_mode: true
 
 - name: Allocate in a private range (fails when the range is used up)
   kinc.kinc.kinc_allocate:
@@ -187,25 +237,48 @@ created_volumes:
   type: list
   elements: str
   sample: [kinc-dev-var-data, kinc-dev-config]
+host_record:
+  description: The host-wide record file of this user; null when O(host_record_dir) is missing (per-user lock).
+  returned: success
+  type: str
+  sample: /var/lib/kinc/allocations/1000.json
 '''
 
+import os
+import pwd
 from contextlib import nullcontext
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, cluster_spec, module_base, naming
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
     AllocationError, Request, allocation_labels, existing_allocations, plan, validate_requests)
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import gather_facts
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import (
-    AllocationLock, LockTimeout, default_lock_path)
-from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient, PodmanError
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import LockTimeout
+from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanNotFound
+from ansible_collections.kinc.kinc.plugins.module_utils.systemd import SystemdError, user_environment
+
+OPTIONS = dict(
+    name=dict(type='str'),
+    api_address=dict(type='str', default=cluster_spec.DEFAULT_API_ADDRESS),
+    clusters=dict(type='list', elements='dict', options=dict(
+        name=dict(type='str', required=True),
+        api_port=dict(type='int'),
+        api_address=dict(type='str', default=cluster_spec.DEFAULT_API_ADDRESS),
+        field=dict(type='str'),
+    )),
+    base_port=dict(type='int', default=cluster_spec.DEFAULT_BASE_PORT),
+    max_port=dict(type='int', default=cluster_spec.MAX_PORT),
+    lock_path=dict(type='path'),
+    lock_timeout=dict(type='int', default=300),
+    host_record_dir=dict(type='path', default=allocation_record.HOST_RECORD_DIR),
+)
 
 
 def _requests(params):
     if params['name'] is not None:
-        return [Request(params['name'], None, None)]
-    return [Request(entry['name'], entry['api_port'], 'clusters[%d]' % position)
+        return [Request(params['name'], None, None, params['api_address'])]
+    return [Request(entry['name'], entry['api_port'], entry['field'] or 'clusters[%d]' % position, entry['api_address'])
             for position, entry in enumerate(params['clusters'])]
 
 
@@ -232,8 +305,8 @@ def _missing_volumes(decided, facts):
             if labels is None:
                 missing.append((volume, allocation_labels(allocation)))
             elif labels.get(naming.LABEL_CLUSTER) != allocation.name:
-                raise AllocationError("volume %s exists but is not labelled %s=%s; it is not kinc's: remove or rename "
-                                      "it, or choose another cluster name"
+                raise AllocationError("volume %s exists but is not labelled %s=%s, so it is not kinc's; fix: remove "
+                                      "or rename it, or choose another cluster name"
                                       % (volume, naming.LABEL_CLUSTER, allocation.name))
     return missing
 
@@ -243,54 +316,99 @@ def _summary(entries):
                 for e in entries)
 
 
+def _user_environment(module):
+    """Reach the user's rootless Podman; before lingering (check mode on a fresh host) go without it."""
+    if os.geteuid() == 0:
+        return
+    try:
+        module.run_command_environ_update.update(user_environment(os.geteuid(), os.environ))
+    except SystemdError as exc:
+        if not module.check_mode:
+            module.warn(str(exc))
+
+
+def _no_store_yet():
+    """A rootless user who never ran Podman has no storage, so no cluster; asking Podman would create it."""
+    if os.geteuid() == 0 or os.environ.get('CONTAINERS_STORAGE_CONF'):
+        return False
+    home = os.environ.get('HOME') or pwd.getpwuid(os.geteuid()).pw_dir
+    data_home = os.environ.get('XDG_DATA_HOME') or os.path.join(home, '.local', 'share')
+    return not (os.path.exists(os.path.join(data_home, 'containers'))
+                or os.path.exists(os.path.join(home, '.config', 'containers', 'storage.conf')))
+
+
+def _client(module):
+    if module.check_mode and _no_store_yet():
+        return None
+    try:
+        return module_base.podman(module)
+    except PodmanNotFound as exc:
+        if not module.check_mode:
+            raise
+        module.warn('%s; no kinc cluster can exist yet, so only listening sockets and the host-wide record were '
+                    'checked' % exc)
+        return None
+
+
+def allocate(module):
+    params = module.params
+    requests = _requests(params)
+    uid = os.geteuid()
+    lowest = cluster_spec.lowest_port(uid != 0, cluster_spec.read_unprivileged_port_start())
+    try:
+        validate_requests(requests, params['base_port'], params['max_port'], lowest)
+    except AllocationError as exc:
+        raise module_base.KincError(str(exc))
+    _user_environment(module)
+    client = _client(module)
+    record_dir = params['host_record_dir']
+    unusable = allocation_record.unusable_reason(record_dir)
+    # Before kinc_host has run (check mode) the directory may not exist yet; the run after kinc_host warns.
+    if unusable and not (module.check_mode and not os.path.exists(record_dir)):
+        module.warn('the host-wide allocation record is unusable (%s), so clusters of other users that are stopped '
+                    'are not seen; fix: run role kinc.kinc.kinc_host, which creates it' % unusable)
+    lock = nullcontext() if module.check_mode else allocation_record.allocation_lock(
+        params['lock_timeout'], record_dir, params['lock_path'])
+    try:
+        with lock:
+            facts = gather_facts(client)
+            existing = existing_allocations(facts.labelled_objects)
+            others = [] if unusable else allocation_record.others(record_dir, uid)
+            decided = plan(requests, existing, facts.taken_ports, facts.taken_networks, params['base_port'],
+                           params['max_port'], listeners=facts.listeners, lowest_port=lowest, others=others)
+            missing = _missing_volumes(decided, facts)
+            recorded = False
+            if not module.check_mode:
+                for volume, labels in missing:
+                    client.create_volume(volume, labels)
+                if not unusable:
+                    mine = dict(existing)
+                    mine.update((a.name, a) for a, _existed in decided)
+                    recorded = allocation_record.write(record_dir, uid, mine)
+    except (AllocationError, LockTimeout) as exc:
+        raise module_base.KincError(str(exc))
+
+    entries = [_result_entry(allocation, existed) for allocation, existed in decided]
+    result = dict(
+        changed=bool(missing) or recorded,
+        clusters=entries,
+        allocations=dict((e['name'], e) for e in entries),
+        created_volumes=[volume for volume, _labels in missing],
+        host_record=None if unusable else allocation_record.record_path(record_dir, uid),
+    )
+    if module._diff:
+        result['diff'] = dict(before=_summary([e for e in entries if e['existed']]), after=_summary(entries))
+    return result
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str'),
-            clusters=dict(type='list', elements='dict', options=dict(
-                name=dict(type='str', required=True),
-                api_port=dict(type='int'),
-            )),
-            base_port=dict(type='int', default=6443),
-            max_port=dict(type='int', default=65535),
-            lock_path=dict(type='path'),
-            lock_timeout=dict(type='int', default=300),
-            executable=dict(type='str', default='podman'),
-        ),
+        argument_spec=module_base.argument_spec(OPTIONS),
         mutually_exclusive=[('name', 'clusters')],
         required_one_of=[('name', 'clusters')],
         supports_check_mode=True,
     )
-    params = module.params
-    requests = _requests(params)
-    try:
-        validate_requests(requests, params['base_port'], params['max_port'])
-        client = PodmanClient.from_module(module, params['executable'])
-        # Check mode records nothing, so it needs no lock (and creates no lock file).
-        lock = nullcontext() if module.check_mode else AllocationLock(params['lock_path'] or default_lock_path(),
-                                                                      params['lock_timeout'])
-        with lock:
-            facts = gather_facts(client)
-            existing = existing_allocations(facts.labelled_objects)
-            decided = plan(requests, existing, facts.taken_ports, facts.taken_networks,
-                           params['base_port'], params['max_port'])
-            missing = _missing_volumes(decided, facts)
-            if not module.check_mode:
-                for volume, labels in missing:
-                    client.create_volume(volume, labels)
-    except (AllocationError, LockTimeout, PodmanError) as exc:
-        module.fail_json(msg=str(exc))
-
-    entries = [_result_entry(allocation, existed) for allocation, existed in decided]
-    result = dict(
-        changed=bool(missing),
-        clusters=entries,
-        allocations=dict((e['name'], e) for e in entries),
-        created_volumes=[volume for volume, _labels in missing],
-    )
-    if module._diff:
-        result['diff'] = dict(before=_summary([e for e in entries if e['existed']]), after=_summary(entries))
-    module.exit_json(**result)
+    module_base.run(module, lambda: allocate(module))
 
 
 if __name__ == '__main__':

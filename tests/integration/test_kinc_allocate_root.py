@@ -27,7 +27,10 @@ def labels(name, port, index):
 def allocate_runs(clean_private_podman, run_playbook, local_inventory):
     """Run kinc_allocate once per dict of arguments, in one ansible-playbook; return each run's result."""
     def run(runs, check=False, diff=False):
-        runs = [dict({'lock_path': clean_private_podman.lock_path}, **args) for args in runs]
+        # A host-wide record directory that does not exist: the private store's own lock, never the machine's record.
+        private = {'lock_path': clean_private_podman.lock_path,
+                   'host_record_dir': os.path.join(clean_private_podman.root, 'no-host-record')}
+        runs = [dict(private, **args) for args in runs]
         result = run_playbook('allocate.yml', local_inventory, extra_vars={'runs': runs},
                               env=clean_private_podman.env, check=check, diff=diff)
         return result['results']
@@ -76,7 +79,7 @@ def test_port_of_a_listening_socket_is_skipped(allocate_runs):
                                         {'clusters': [{'name': 'ta-forced', 'api_port': 20110}]}])
     assert brief(result) == [('ta-sock', 20111, '10.244.11.0/24', '10.11.0.0/16', False)]
     assert forced['failed'] is True
-    assert forced['msg'].startswith('clusters[0].api_port 20110 is in use on this host')
+    assert forced['msg'].startswith('clusters[0].api_port: 20110 is in use on this host')
 
 
 def test_port_published_by_a_stopped_container_is_skipped(allocate, clean_private_podman):
@@ -150,20 +153,21 @@ def test_concurrent_playbooks_share_the_record(clean_private_podman, run_playboo
 
 
 BAD_INPUT = [
-    ({'cluster_name': 'Bad_Name'}, "name 'Bad_Name' is not a DNS-1123 label; use lower-case letters, digits and "
-                                   "'-', starting and ending with a letter or digit (for example 'dev-1')"),
+    ({'cluster_name': 'Bad_Name'}, "name: 'Bad_Name' is not a DNS-1123 label; fix: use lower-case letters, digits "
+                                   "and '-', starting and ending with a letter or digit (for example 'dev-1')"),
     ({'clusters': [{'name': 'ta-a'}, {'name': 'ta-b'}, {'name': 'ta-a'}]},
-     "clusters[2].name 'ta-a' repeats clusters[0].name; list every cluster once"),
+     "clusters[2].name: 'ta-a' repeats clusters[0].name; fix: list every cluster once"),
     ({'clusters': [{'name': 'ta-a', 'api_port': 99999}]},
-     "clusters[0].api_port 99999 is out of range; use a TCP port from 1024 to 65535"),
+     "clusters[0].api_port: 99999 is not a TCP port from 1 to 65535; fix: give a port from 1 to 65535, or leave "
+     "api_port out to allocate one"),
     ({'clusters': [{'name': 'ta-a'}, {'name': 'ta-b', 'api_port': 20300}]},
-     "clusters[1].api_port 20300 is held by cluster 'ta-held'; choose another port or leave api_port out to "
+     "clusters[1].api_port: 20300 is held by cluster 'ta-held'; fix: choose another port or leave api_port out to "
      "allocate one"),
     ({'clusters': [{'name': 'ta-a'}, {'name': 'ta-b'}], 'base_port': 20300, 'max_port': 20301},
-     "no free API port for cluster 'ta-b' from base_port 20300 to max_port 20301 (all are held by clusters or in "
-     "use on this host); raise max_port or remove unused clusters"),
+     "clusters[1].name: no free API port for cluster 'ta-b' from base_port 20300 to max_port 20301 (all are held by "
+     "clusters or in use on this host); fix: raise max_port or remove unused clusters"),
     ({'cluster_name': 'ta-a', 'base_port': 20300, 'max_port': 20299},
-     "max_port 20299 is below base_port 20300; set max_port >= base_port"),
+     "max_port: 20299 is below base_port 20300; fix: set max_port >= base_port"),
 ]
 
 

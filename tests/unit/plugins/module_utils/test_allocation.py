@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The pure allocator: tables of existing clusters and host facts -> expected allocations or errors."""
 
+import ipaddress
+
 import pytest
 
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
@@ -148,48 +150,104 @@ def test_several_new_clusters_in_one_request_are_distinct():
 
 @pytest.mark.parametrize('requests, existing, taken_ports, networks, kwargs, message', [
     pytest.param([Request('Dev', None, None)], {}, set(), [], {},
-                 "name 'Dev' is not a DNS-1123 label; use lower-case letters, digits and '-', starting and ending "
-                 "with a letter or digit (for example 'dev-1')", id='bad name'),
+                 "name: 'Dev' is not a DNS-1123 label; fix: use lower-case letters, digits and '-', starting and "
+                 "ending with a letter or digit (for example 'dev-1')", id='bad name'),
     pytest.param(req('ok', 'a' * 41), {}, set(), [], {},
-                 "clusters[1].name '%s' is 41 characters long; use at most 40 so that 'kinc-<name>-control-plane' "
-                 "stays a valid 63-character DNS label" % ('a' * 41), id='name too long'),
+                 "clusters[1].name: '%s' is 41 characters long; fix: use at most 40 so that "
+                 "'kinc-<name>-control-plane' stays a valid 63-character DNS label" % ('a' * 41), id='name too long'),
     pytest.param(req('dev', 'ci', 'dev'), {}, set(), [], {},
-                 "clusters[2].name 'dev' repeats clusters[0].name; list every cluster once", id='duplicate name'),
+                 "clusters[2].name: 'dev' repeats clusters[0].name; fix: list every cluster once", id='duplicate name'),
     pytest.param(req(('a', 7000), ('b', 7000)), {}, set(), [], {},
-                 "clusters[1].api_port 7000 is also forced for clusters[0].api_port; give each cluster its own port "
-                 "or leave api_port out to allocate one", id='duplicate forced port'),
-    pytest.param(req(('a', 80)), {}, set(), [], {},
-                 "clusters[0].api_port 80 is out of range; use a TCP port from 1024 to 65535", id='port too low'),
+                 "clusters[1].api_port: 7000 is also forced for clusters[0].api_port; fix: give each cluster its own "
+                 "port or leave api_port out to allocate one", id='duplicate forced port'),
+    pytest.param(req(('a', 80)), {}, set(), [], {'lowest_port': 1024},
+                 "clusters[0].api_port: 80 is not a TCP port from 1024 to 65535; fix: give a port from 1024 to 65535, "
+                 "or leave api_port out to allocate one", id='port below the rootless range'),
     pytest.param(req(('a', 70000)), {}, set(), [], {},
-                 "clusters[0].api_port 70000 is out of range; use a TCP port from 1024 to 65535", id='port too high'),
+                 "clusters[0].api_port: 70000 is not a TCP port from 1 to 65535; fix: give a port from 1 to 65535, or "
+                 "leave api_port out to allocate one", id='port too high'),
+    pytest.param([Request('a', None, 'clusters[0]', 'my-host')], {}, set(), [], {},
+                 "clusters[0].api_address: 'my-host' is not a unicast IP address; fix: give the host address to "
+                 "publish the API on, such as 127.0.0.1", id='bad address'),
     pytest.param(req('a'), {}, set(), [], {'base_port': 20010, 'max_port': 20000},
-                 "max_port 20000 is below base_port 20010; set max_port >= base_port", id='max below base'),
-    pytest.param(req('a'), {}, set(), [], {'base_port': 100},
-                 "base_port 100 is out of range; use a TCP port from 1024 to 65535", id='base out of range'),
+                 "max_port: 20000 is below base_port 20010; fix: set max_port >= base_port", id='max below base'),
+    pytest.param(req('a'), {}, set(), [], {'base_port': 100, 'lowest_port': 1024},
+                 "base_port: 100 is not a TCP port from 1024 to 65535; fix: give a port from 1024 to 65535, or leave "
+                 "api_port out to allocate one", id='base out of range'),
     pytest.param([], {}, set(), [], {},
-                 "clusters is empty; give at least one cluster (name, optional api_port)", id='nothing requested'),
+                 "clusters: empty; fix: give at least one cluster (name, optional api_port)", id='nothing requested'),
+    pytest.param(req(('a', 80), 'B'), {}, set(), [], {'lowest_port': 1024},
+                 "(1) clusters[0].api_port: 80 is not a TCP port from 1024 to 65535; fix: give a port from 1024 to "
+                 "65535, or leave api_port out to allocate one (2) clusters[1].name: 'B' is not a DNS-1123 label; fix: "
+                 "use lower-case letters, digits and '-', starting and ending with a letter or digit (for example "
+                 "'dev-1')", id='every input problem at once'),
     pytest.param(req(('ci', 6443)), held(alloc('dev', 6443)), set(), [], {},
-                 "clusters[0].api_port 6443 is held by cluster 'dev'; choose another port or leave api_port out "
+                 "clusters[0].api_port: 6443 is held by cluster 'dev'; fix: choose another port or leave api_port out "
                  "to allocate one", id='forced port held by another cluster'),
+    pytest.param(req(('ci', 6443)), {}, set(), [], {'others': [("cluster 'dev' of bob, uid 1001", alloc('dev', 6443))]},
+                 "clusters[0].api_port: 6443 is held by cluster 'dev' of bob, uid 1001; fix: choose another port or "
+                 "leave api_port out to allocate one", id='forced port held by another user'),
     pytest.param(req(('ci', 20001)), {}, {20001}, [], {},
-                 "clusters[0].api_port 20001 is in use on this host (a listening socket on 127.0.0.1/0.0.0.0/:: or "
-                 "a port published by a container); choose another port or leave api_port out",
-                 id='forced port listening'),
+                 "clusters[0].api_port: 20001 is in use on this host (a socket listens on it on 127.0.0.1 or a wildcard "
+                 "address, or a container publishes it); fix: stop what uses it, choose another port or leave "
+                 "api_port out to allocate one", id='forced port published'),
+    pytest.param([Request('ci', 20001, 'clusters[0]', '192.0.2.7')], {}, set(), [],
+                 {'listeners': [(ipaddress.ip_address('192.0.2.7'), 20001)]},
+                 "clusters[0].api_port: 20001 is in use on this host (a socket listens on it on 192.0.2.7 or a "
+                 "wildcard address, or a container publishes it); fix: stop what uses it, choose another port or "
+                 "leave api_port out to allocate one", id='forced port listening on a non-default api_address'),
+    pytest.param(req(('a', 6443), ('b', 6444)), held(alloc('dev', 6443)), {6444}, [], {},
+                 "(1) clusters[0].api_port: 6443 is held by cluster 'dev'; fix: choose another port or leave api_port "
+                 "out to allocate one (2) clusters[1].api_port: 6444 is in use on this host (a socket listens on it on "
+                 "127.0.0.1 or a wildcard address, or a container publishes it); fix: stop what uses it, choose "
+                 "another port or leave api_port out to allocate one", id='every forced port problem at once'),
     pytest.param(req(('dev', 7000)), held(alloc('dev', 6443)), set(), [], {},
-                 "clusters[0].api_port 7000 differs from port 6443 that cluster 'dev' already holds; leave api_port "
-                 "out (or set it to 6443), or purge the cluster first", id='existing cluster forced elsewhere'),
+                 "clusters[0].api_port: 7000 differs from port 6443 that cluster 'dev' already holds; fix: leave "
+                 "api_port out (or set it to 6443), or purge the cluster first", id='existing cluster forced elsewhere'),
     pytest.param(req('a', 'b', 'c'), held(alloc('x', 20000)), {20002}, [], {'base_port': 20000, 'max_port': 20002},
-                 "no free API port for cluster 'b' from base_port 20000 to max_port 20002 (all are held by clusters "
-                 "or in use on this host); raise max_port or remove unused clusters", id='port range exhausted'),
+                 "clusters[1].name: no free API port for cluster 'b' from base_port 20000 to max_port 20002 (all are "
+                 "held by clusters or in use on this host); fix: raise max_port or remove unused clusters",
+                 id='port range exhausted'),
     pytest.param(req('a'), {}, set(), [TakenNetwork('10.0.0.0/8', 'the route via tun0')], {},
                  "no free cluster network for cluster 'a': every pair 10.244.k.0/24 + 10.k.0.0/16 overlaps a network "
-                 "held by the route via tun0; remove unused clusters, Podman networks or routes",
+                 "held by the route via tun0; fix: remove unused clusters, Podman networks or routes",
                  id='a 10/8 route takes every network'),
 ])
 def test_errors(requests, existing, taken_ports, networks, kwargs, message):
     with pytest.raises(AllocationError) as err:
         plan(requests, existing, taken_ports, networks, **kwargs)
     assert str(err.value) == message
+
+
+def listener(address, port):
+    return (ipaddress.ip_address(address), port)
+
+
+# kinc_allocate's DOCUMENTATION shows these rows; each must hold.
+@pytest.mark.parametrize('existing, kwargs, requests, expected', [
+    pytest.param({}, {}, req('a', 'web-1', ('x', 6543)),
+                 [('a', 6443, '10.244.43.0/24', '10.43.0.0/16', False),
+                  ('web-1', 6444, '10.244.44.0/24', '10.44.0.0/16', False),
+                  ('x', 6543, '10.244.100.0/24', '10.100.0.0/16', False)],
+                 id='a forced port never displaces an automatic cluster from its seed'),
+    pytest.param({}, {}, req(('x', 6543)), [('x', 6543, '10.244.43.0/24', '10.43.0.0/16', False)],
+                 id='a forced port alone keeps its seed'),
+    pytest.param(held(alloc('x', 6543)), {}, req('a'), [('a', 6444, '10.244.44.0/24', '10.44.0.0/16', False)],
+                 id='an existing forced cluster keeps its networks'),
+    pytest.param({}, {'listeners': [listener('0.0.0.0', 6443)]}, req('a'),
+                 [('a', 6444, '10.244.44.0/24', '10.44.0.0/16', False)], id='wildcard listener'),
+    pytest.param({}, {'listeners': [listener('127.0.0.2', 6443)]}, req('a'),
+                 [('a', 6443, '10.244.43.0/24', '10.43.0.0/16', False)], id='listener on another address'),
+    pytest.param({}, {'listeners': [listener('127.0.0.2', 6443)]}, [Request('a', None, 'clusters[0]', '127.0.0.2')],
+                 [('a', 6444, '10.244.44.0/24', '10.44.0.0/16', False)], id='listener on the api_address'),
+    pytest.param({}, {'listeners': [listener('::', 6443)]}, [Request('a', None, 'clusters[0]', '192.0.2.1')],
+                 [('a', 6444, '10.244.44.0/24', '10.44.0.0/16', False)], id='dual-stack wildcard listener'),
+    pytest.param({}, {'others': [("cluster 'default' of bob, uid 1001", alloc('default', 6443))]}, req('default'),
+                 [('default', 6444, '10.244.44.0/24', '10.44.0.0/16', False)],
+                 id="another user's cluster of the same name is not ours but holds its port and networks"),
+])
+def test_least_surprise_table(existing, kwargs, requests, expected):
+    assert ports_and_subnets(plan(requests, existing, set(), [], **kwargs)) == expected
 
 
 def test_allocation_from_labels():
@@ -204,7 +262,7 @@ def test_broken_labels_name_the_object():
         allocation_from_labels({'io.kinc.cluster': 'dev', 'io.kinc.api-port': 'x'}, 'volume kinc-dev-config')
     assert str(err.value) == (
         "volume kinc-dev-config carries a broken kinc allocation (io.kinc.api-port='x', io.kinc.pod-subnet='', "
-        "io.kinc.service-subnet=''); remove it or fix its labels (kinc.kinc.kinc_cluster state=absent purge=true "
+        "io.kinc.service-subnet=''); fix: remove it or fix its labels (kinc.kinc.kinc_cluster state=absent purge=true "
         "removes a cluster's container and volumes)")
 
 

@@ -44,6 +44,24 @@ def test_routes_from_proc_net_route_leave_out_the_default():
                                          (ipaddress.ip_network('192.0.2.0/24'), 'eth0')]
 
 
+@pytest.mark.parametrize('address, blocked', [
+    ('127.0.0.2', {2024, 23002, 23003, 23005}),
+    ('::1', {23003, 23004}),
+    ('0.0.0.0', {2024, 23001, 23002, 23003, 23005, 23006}),
+    ('::', {2024, 23001, 23002, 23003, 23004, 23005, 23006}),
+    ('192.0.2.10', {2024, 23002, 23003}),
+])
+def test_listeners_block_the_address_a_cluster_publishes_on(address, blocked):
+    assert host_network.listening_ports(PROC, address) == blocked
+
+
+def test_gather_facts_without_podman_still_reads_the_host():
+    facts = gather_facts(None, proc=PROC)
+    assert facts.labelled_objects == [] and facts.taken_ports == set()
+    assert host_network.blocking_ports(facts.listeners) == {2024, 23001, 23002, 23003, 23006}
+    assert [t.holder for t in facts.taken_networks] == ['the route via podman0', 'the route via eth0']
+
+
 def test_missing_proc_files_mean_no_facts(tmp_path):
     assert host_network.listening_ports(str(tmp_path)) == set()
     assert host_network.routes(str(tmp_path)) == []
@@ -116,8 +134,9 @@ def test_gather_facts_from_captured_podman(version, api_port):
     # The captured config volume carries only io.kinc.cluster: the var-data volume's record counts.
     alloc = existing_allocations(facts.labelled_objects)['capdev']
     assert (alloc.api_port, alloc.pod_subnet, alloc.service_subnet) == (api_port, '10.244.43.0/24', '10.43.0.0/16')
-    # Published ports of containers (a range of two included) and the listeners of the /proc fixture.
-    assert facts.taken_ports == {api_port, 20100, 20101, 2024, 23001, 23002, 23003, 23006}
+    # Published ports of containers (a range of two included); the listeners of the /proc fixture apart.
+    assert facts.taken_ports == {api_port, 20100, 20101}
+    assert host_network.blocking_ports(facts.listeners) == {2024, 23001, 23002, 23003, 23006}
     assert [(str(t.network), t.holder) for t in facts.taken_networks] == [
         ('10.88.0.0/16', 'the route via podman0'), ('192.0.2.0/24', 'the route via eth0'),
         ('10.88.0.0/16', 'Podman network podman'), ('10.77.0.0/24', 'Podman network ta-capnet')]

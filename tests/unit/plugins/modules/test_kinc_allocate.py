@@ -5,7 +5,9 @@
 Podman is a small in-memory stand-in speaking the captured JSON formats; the real thing is exercised
 by tests/integration."""
 
+import ipaddress
 import json
+import os
 
 import pytest
 from ansible.module_utils import basic
@@ -45,15 +47,26 @@ def labels(name, port, index):
 
 
 @pytest.fixture
-def run(monkeypatch, tmp_path, capsys):
+def record_dir(tmp_path):
+    directory = tmp_path / 'allocations'
+    directory.mkdir()
+    directory.chmod(0o1777)
+    return directory
+
+
+@pytest.fixture
+def run(monkeypatch, tmp_path, capsys, record_dir):
     def run_module(args, podman, check_mode=False, diff=False, listening=()):
-        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **kw: '/usr/bin/podman')
+        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
+                            lambda self, name, *a, **kw: '/usr/bin/podman' if podman else None)
         monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                             lambda self, argv, data=None, binary_data=False: podman.run_command(argv, data))
-        monkeypatch.setattr(allocation_host.host_network, 'listening_ports', lambda proc: set(listening))
+        monkeypatch.setattr(allocation_host.host_network, 'listeners',
+                            lambda proc: [(ipaddress.ip_address(a), p) for a, p in listening])
         monkeypatch.setattr(allocation_host.host_network, 'routes', lambda proc: [])
-        args = dict(args, lock_path=str(tmp_path / 'allocate.lock'), _ansible_check_mode=check_mode,
-                    _ansible_diff=diff)
+        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        args.setdefault('lock_path', str(tmp_path / 'allocate.lock'))
+        args.setdefault('host_record_dir', str(record_dir))
         with patch_module_args(args):
             with pytest.raises(SystemExit):
                 kinc_allocate.main()
@@ -61,11 +74,26 @@ def run(monkeypatch, tmp_path, capsys):
     return run_module
 
 
-def test_new_cluster_is_recorded_by_two_labelled_volumes(run, tmp_path):
+def warnings(result):
+    return [w['event']['msg'] if isinstance(w, dict) else w for w in result.get('warnings', [])]
+
+
+def record(record_dir, uid):
+    with open(str(record_dir / ('%d.json' % uid))) as handle:
+        return json.load(handle)
+
+
+def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_record(run, tmp_path, record_dir):
     podman = FakePodman()
     result = run({'name': 'dev'}, podman, diff=True)
     assert result['changed'] is True
-    assert (tmp_path / 'allocate.lock').exists()
+    # The host-wide record's directory is the lock; the per-user lock file is not needed.
+    assert not (tmp_path / 'allocate.lock').exists()
+    uid = os.geteuid()
+    assert result['host_record'] == str(record_dir / ('%d.json' % uid))
+    assert record(record_dir, uid) == {'uid': uid, 'clusters': {'dev': {
+        'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16'}}}
+    assert oct(os.stat(result['host_record']).st_mode & 0o777) == oct(0o644)
     entry = result['clusters'][0]
     assert entry == result['allocations']['dev']
     assert entry == {'name': 'dev', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16',
@@ -80,6 +108,7 @@ def test_new_cluster_is_recorded_by_two_labelled_volumes(run, tmp_path):
 
 def test_existing_cluster_is_unchanged(run):
     podman = FakePodman({'kinc-dev-var-data': labels('dev', 7001, 1), 'kinc-dev-config': labels('dev', 7001, 1)})
+    assert run({'clusters': [{'name': 'dev'}]}, podman)['changed'] is True  # the record was missing
     result = run({'clusters': [{'name': 'dev'}]}, podman, diff=True)
     assert result['changed'] is False
     assert (result['clusters'][0]['api_port'], result['clusters'][0]['existed']) == (7001, True)
@@ -99,22 +128,23 @@ def test_cluster_known_only_by_its_container_gets_its_volumes_back(run):
 def test_check_mode_reports_and_creates_nothing(run, tmp_path):
     podman = FakePodman({'kinc-a-var-data': labels('a', 6443, 43), 'kinc-a-config': labels('a', 6443, 43)})
     result = run({'clusters': [{'name': 'a'}, {'name': 'b'}, {'name': 'c', 'api_port': 6444}]}, podman,
-                 check_mode=True, listening=[6445])
+                 check_mode=True, listening=[('0.0.0.0', 6445)])
     assert result['changed'] is True
     assert [(e['name'], e['api_port'], e['existed']) for e in result['clusters']] == [
         ('a', 6443, True), ('b', 6446, False), ('c', 6444, False)]
     assert sorted(podman.volumes) == ['kinc-a-config', 'kinc-a-var-data']
     assert not (tmp_path / 'allocate.lock').exists()
+    assert os.listdir(str(tmp_path / 'allocations')) == []
     assert result['created_volumes'] == ['kinc-b-var-data', 'kinc-b-config', 'kinc-c-var-data', 'kinc-c-config']
 
 
 @pytest.mark.parametrize('args, message', [
-    ({'name': 'Dev'}, "name 'Dev' is not a DNS-1123 label; use lower-case letters, digits and '-', starting and "
-                      "ending with a letter or digit (for example 'dev-1')"),
-    ({'clusters': [{'name': 'a'}, {'name': 'a'}]}, "clusters[1].name 'a' repeats clusters[0].name; list every "
+    ({'name': 'Dev'}, "name: 'Dev' is not a DNS-1123 label; fix: use lower-case letters, digits and '-', starting "
+                      "and ending with a letter or digit (for example 'dev-1')"),
+    ({'clusters': [{'name': 'a'}, {'name': 'a'}]}, "clusters[1].name: 'a' repeats clusters[0].name; fix: list every "
                                                    "cluster once"),
-    ({'clusters': [{'name': 'a', 'api_port': 80}]}, "clusters[0].api_port 80 is out of range; use a TCP port "
-                                                    "from 1024 to 65535"),
+    ({'clusters': [{'name': 'a', 'api_port': 0}]}, "clusters[0].api_port: 0 is not a TCP port from 1 to 65535; fix: "
+                                                   "give a port from 1 to 65535, or leave api_port out to allocate one"),
     ({'name': 'a', 'clusters': [{'name': 'b'}]}, "parameters are mutually exclusive: name|clusters"),
 ])
 def test_bad_input_fails_before_podman_is_asked(run, args, message):
@@ -126,14 +156,99 @@ def test_bad_input_fails_before_podman_is_asked(run, args, message):
 
 def test_forced_port_in_use_fails_without_creating(run):
     podman = FakePodman()
-    result = run({'clusters': [{'name': 'a'}, {'name': 'b', 'api_port': 20001}]}, podman, listening=[20001])
-    assert result['msg'].startswith("clusters[1].api_port 20001 is in use on this host")
+    result = run({'clusters': [{'name': 'a'}, {'name': 'b', 'api_port': 20001, 'api_address': '192.0.2.5'}]}, podman,
+                 listening=[('192.0.2.5', 20001)])
+    assert result['msg'].startswith("clusters[1].api_port: 20001 is in use on this host (a socket listens on it on "
+                                    "192.0.2.5")
     assert podman.volumes == {}
 
 
 def test_foreign_volume_with_a_cluster_name_is_an_error(run):
     podman = FakePodman({'kinc-dev-config': {}})
     result = run({'name': 'dev'}, podman)
-    assert result['msg'] == ("volume kinc-dev-config exists but is not labelled io.kinc.cluster=dev; it is not "
-                             "kinc's: remove or rename it, or choose another cluster name")
+    assert result['msg'] == ("volume kinc-dev-config exists but is not labelled io.kinc.cluster=dev, so it is not "
+                             "kinc's; fix: remove or rename it, or choose another cluster name")
     assert sorted(podman.volumes) == ['kinc-dev-config']
+
+
+def write_record(record_dir, uid, clusters):
+    path = record_dir / ('%d.json' % uid)
+    path.write_text(json.dumps({'uid': uid, 'clusters': clusters}))
+    os.chown(str(path), uid, uid)
+
+
+def test_other_users_clusters_in_the_record_hold_their_ports_and_networks(run, record_dir):
+    write_record(record_dir, 4242, {'default': {'api_port': 6443, 'pod_subnet': '10.244.43.0/24',
+                                                'service_subnet': '10.43.0.0/16'}})
+    result = run({'clusters': [{'name': 'default'}, {'name': 'x', 'api_port': 6543}]}, FakePodman())
+    assert [(e['name'], e['api_port'], e['pod_subnet'], e['existed']) for e in result['clusters']] == [
+        ('default', 6444, '10.244.44.0/24', False), ('x', 6543, '10.244.100.0/24', False)]
+    failed = run({'clusters': [{'name': 'y', 'api_port': 6443}]}, FakePodman())
+    assert failed['msg'] == ("clusters[0].api_port: 6443 is held by cluster 'default' of uid 4242; fix: choose "
+                             "another port or leave api_port out to allocate one")
+
+
+@pytest.mark.parametrize('content, owner, message', [
+    ('{"clusters": [1]}', 4242, "it is not a kinc allocation record"),
+    ('{"clusters": {}}', 4343, "it belongs to uid 4343, not to uid 4242 whose clusters it names"),
+])
+def test_a_broken_or_forged_record_is_named_with_its_fix(run, record_dir, content, owner, message):
+    path = record_dir / '4242.json'
+    path.write_text(content)
+    os.chown(str(path), owner, owner)
+    result = run({'name': 'dev'}, FakePodman())
+    assert result['msg'].startswith('%s: %s' % (path, message))
+    assert result['msg'].endswith("; fix: remove it as root (its owner's next kinc.kinc.kinc_allocate writes it again)")
+
+
+def test_without_the_host_wide_record_it_warns_and_locks_per_user(run, tmp_path):
+    result = run({'name': 'dev', 'host_record_dir': str(tmp_path / 'missing')}, FakePodman())
+    assert result['changed'] is True and result['host_record'] is None
+    assert (tmp_path / 'allocate.lock').exists()
+    assert ('the host-wide allocation record is unusable (%s does not exist), so clusters of other users that are '
+            'stopped are not seen; fix: run role kinc.kinc.kinc_host, which creates it' % (tmp_path / 'missing')
+            in warnings(result))
+
+
+def test_check_mode_without_podman_still_checks_the_listeners(run):
+    result = run({'clusters': [{'name': 'a'}, {'name': 'b', 'api_port': 7000}]}, None, check_mode=True,
+                 listening=[('127.0.0.1', 6443)])
+    assert [(e['name'], e['api_port']) for e in result['clusters']] == [('a', 6444), ('b', 7000)]
+    assert [w for w in warnings(result) if w.startswith("podman executable 'podman' was not found")]
+    failed = run({'clusters': [{'name': 'b', 'api_port': 6443}]}, None, check_mode=True,
+                 listening=[('127.0.0.1', 6443)])
+    assert failed['msg'].startswith('clusters[0].api_port: 6443 is in use on this host')
+
+
+def test_missing_podman_is_a_message_outside_check_mode(run):
+    result = run({'name': 'dev'}, None)
+    assert result['failed'] is True and result['msg'].startswith("podman executable 'podman' was not found; install")
+
+
+def test_an_unwritable_lock_directory_is_a_message(run, tmp_path):
+    blocked = tmp_path / 'file'
+    blocked.write_text('')
+    result = run({'name': 'dev', 'host_record_dir': str(tmp_path / 'missing'),
+                  'lock_path': str(blocked / 'allocate.lock')}, FakePodman())
+    assert result.get('failed') is True, result
+    assert result['msg'].startswith(str(blocked))
+    assert 'check that the path exists and that the user running the task may write there' in result['msg']
+
+
+def test_messages_name_the_entry_the_caller_gives(run):
+    result = run({'clusters': [{'name': 'a', 'api_port': 6443, 'field': 'kinc_clusters[3]'}]}, FakePodman(),
+                 check_mode=True, listening=[('::', 6443)])
+    assert result['msg'].startswith('kinc_clusters[3].api_port: 6443 is in use on this host')
+
+
+def test_check_mode_leaves_a_rootless_user_without_podman_storage_alone(run, monkeypatch, tmp_path):
+    monkeypatch.setattr(kinc_allocate.os, 'geteuid', lambda: 1000)
+    monkeypatch.setenv('HOME', str(tmp_path))
+    monkeypatch.delenv('XDG_DATA_HOME', raising=False)
+    monkeypatch.delenv('CONTAINERS_STORAGE_CONF', raising=False)
+    podman = FakePodman()
+    result = run({'name': 'dev'}, podman, check_mode=True)
+    assert result['clusters'][0]['api_port'] == 6443 and podman.commands == []
+    (tmp_path / '.local' / 'share' / 'containers').mkdir(parents=True)
+    run({'name': 'dev'}, podman, check_mode=True)
+    assert podman.commands[0][:2] == ['volume', 'ls']

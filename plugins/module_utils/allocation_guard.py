@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Allocation changes made outside kinc_allocate, under the same lock: kinc_cluster recreating a cluster's
+labelled volumes, and forgetting a purged cluster in the host-wide record."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import os
+
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, naming
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
+    AllocationError, allocation_labels, existing_allocations)
+
+
+def _labelled(client):
+    volumes = client.volumes()
+    labelled = [('volume %s' % v.name, v.labels) for v in volumes if naming.LABEL_CLUSTER in v.labels]
+    labelled += [('container %s' % c.name, c.labels) for c in client.containers() if naming.LABEL_CLUSTER in c.labels]
+    return dict((v.name, v.labels) for v in volumes), existing_allocations(labelled)
+
+
+def _overlap(a, b):
+    nets = [ipaddress.ip_network(n) for n in (a.pod_subnet, a.service_subnet)]
+    return any(n.overlaps(ipaddress.ip_network(m)) for n in nets for m in (b.pod_subnet, b.service_subnet))
+
+
+def _clash(allocation, holders):
+    for holder, other in holders:
+        if other.api_port == allocation.api_port:
+            return '%d is held by %s' % (allocation.api_port, holder)
+        if _overlap(allocation, other):
+            return '%s/%s overlap the networks of %s' % (allocation.pod_subnet, allocation.service_subnet, holder)
+    return None
+
+
+def ensure_volumes(client, allocation, lock_timeout, check_mode=False, record_dir=allocation_record.HOST_RECORD_DIR):
+    """Create `allocation`'s missing labelled volumes while holding the allocation lock; returns their names.
+
+    Refused (AllocationError) when another cluster of this user or of any other user holds its port or
+    networks meanwhile; the user's host-wide record is refreshed."""
+    uid = os.geteuid()
+    with allocation_record.allocation_lock(lock_timeout, record_dir) if not check_mode else _Nothing():
+        volume_labels, mine = _labelled(client)
+        known = mine.get(allocation.name)
+        if known is not None and known != allocation:
+            raise AllocationError('cluster %r holds %d %s %s, not %d %s %s; fix: take api_port, pod_subnet and '
+                                  'service_subnet from kinc.kinc.kinc_allocate'
+                                  % (allocation.name, known.api_port, known.pod_subnet, known.service_subnet,
+                                     allocation.api_port, allocation.pod_subnet, allocation.service_subnet))
+        usable = allocation_record.unusable_reason(record_dir) is None
+        holders = [("cluster %r" % a.name, a) for a in mine.values() if a.name != allocation.name]
+        holders += allocation_record.others(record_dir, uid) if usable else []
+        clash = None if known else _clash(allocation, holders)
+        if clash:
+            raise AllocationError('cluster %r cannot get its volumes back: api_port/networks %s; fix: purge it and '
+                                  'allocate again with kinc.kinc.kinc_allocate' % (allocation.name, clash))
+        missing = [v for v in naming.volume_names(allocation.name) if v not in volume_labels]
+        if not check_mode:
+            for volume in missing:
+                client.create_volume(volume, allocation_labels(allocation))
+            if usable:
+                mine[allocation.name] = allocation
+                allocation_record.write(record_dir, uid, mine)
+        return missing
+
+
+def forget(client, lock_timeout, record_dir=allocation_record.HOST_RECORD_DIR):
+    """Rewrite this user's host-wide record from its labels (after a purge): returns whether it changed."""
+    if allocation_record.unusable_reason(record_dir) is not None:
+        return False
+    with allocation_record.allocation_lock(lock_timeout, record_dir):
+        return allocation_record.write(record_dir, os.geteuid(), _labelled(client)[1])
+
+
+class _Nothing:
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False

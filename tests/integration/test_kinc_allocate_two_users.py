@@ -1,0 +1,113 @@
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Two rootless users of one booted test host allocate at the same moment: ports and networks are host-wide.
+
+The host-wide record directory is prepared as role kinc_host prepares it (/var/lib/kinc/allocations, root,
+mode 1777). Each user's kinc_allocate runs through ansible-playbook with become to that user; both playbooks are
+started before either is collected."""
+
+import ipaddress
+import os
+import json
+
+import pytest
+
+from conftest import TestHost, wait_until
+
+RECORD_DIR = '/var/lib/kinc/allocations'
+SECOND_USER, SECOND_UID = 'kinc2', 1001
+
+
+class TwoUserHost(TestHost):
+
+    def add_user(self, user, uid):
+        # useradd gives the new user the next free subordinate id range (/etc/login.defs SUB_UID_*).
+        self.exec('useradd', '-m', '-s', '/bin/bash', '-u', str(uid), user)
+        assert self.exec('grep', '-c', '^%s:' % user, '/etc/subuid').stdout.strip() == b'1'
+        self.exec('loginctl', 'enable-linger', user)
+        wait_until('user@%d.service' % uid, lambda: self.exec(
+            'systemctl', 'is-active', 'user@%d.service' % uid, check=False).returncode == 0)
+
+    def volumes(self, user, uid):
+        out = self.exec('runuser', '-u', user, '--', 'env', 'XDG_RUNTIME_DIR=/run/user/%d' % uid,
+                        'podman', 'volume', 'ls', '--format', 'json').stdout
+        return dict((v['Name'], v['Labels']) for v in json.loads(out or b'[]'))
+
+
+@pytest.fixture(scope='module')
+def host():
+    host = TwoUserHost('kinc-ta-twousers-%d' % os.getpid())
+    try:
+        host.start()
+        host.enable_linger()
+        host.add_user(SECOND_USER, SECOND_UID)
+        host.exec('install', '-d', '-o', 'root', '-g', 'root', '-m', '0755', '/var/lib/kinc')
+        host.exec('install', '-d', '-o', 'root', '-g', 'root', '-m', '1777', RECORD_DIR)
+        yield host
+    finally:
+        host.remove()
+
+
+USERS = ((TestHost.USER, TestHost.UID), (SECOND_USER, SECOND_UID))
+
+
+def start(runner, host, user, uid, runs, check=False):
+    return runner.start('allocate.yml', host.inventory(become_user=user), check=check, extra_vars={
+        'runs': runs, 'allocate_environment': {'XDG_RUNTIME_DIR': '/run/user/%d' % uid}})
+
+
+def allocate_together(runner, host, runs_by_user):
+    """Start one playbook per user, then collect them: {user: [results]}."""
+    handles = [(user, start(runner, host, user, uid, runs_by_user[user])) for user, uid in USERS]
+    return dict((user, runner.finish(handle)['results']) for user, handle in handles)
+
+
+def held(results):
+    return [(c['api_port'], c['pod_subnet'], c['service_subnet']) for r in results for c in r['clusters']]
+
+
+def overlapping(allocations):
+    networks = [ipaddress.ip_network(n) for _port, pod, service in allocations for n in (pod, service)]
+    return [(a, b) for i, a in enumerate(networks) for b in networks[i + 1:] if a.overlaps(b)]
+
+
+def test_two_users_allocating_at_once_never_share_a_port_or_a_network(host, run_playbook):
+    fleet = [{'clusters': [{'name': 'default'}, {'name': 'web'}, {'name': 'ci'}]}]
+    results = allocate_together(run_playbook, host, dict((user, fleet) for user, _uid in USERS))
+    for user, outcome in results.items():
+        assert not outcome[0].get('failed'), outcome[0].get('msg')
+        assert [c['name'] for c in outcome[0]['clusters']] == ['default', 'web', 'ci']
+    everything = held(results[TestHost.USER]) + held(results[SECOND_USER])
+    ports = [port for port, _pod, _service in everything]
+    assert len(set(ports)) == 6, everything
+    assert overlapping(everything) == []
+    # Whoever came first got the seed mapping 6443..6445; the other the next three ports.
+    assert sorted(ports) == list(range(6443, 6449))
+
+    # Each user's labels are that user's record; the host-wide copy is one file per user, theirs, 0644.
+    for user, uid in USERS:
+        assert sorted(host.volumes(user, uid)) == sorted(
+            'kinc-%s-%s' % (name, kind) for name in ('default', 'web', 'ci') for kind in ('var-data', 'config'))
+        listing = host.exec('stat', '-c', '%U %a', '%s/%d.json' % (RECORD_DIR, uid)).stdout.decode().split()
+        assert listing == [user, '644']
+        record = json.loads(host.exec('cat', '%s/%d.json' % (RECORD_DIR, uid)).stdout)
+        assert sorted(record['clusters']) == ['ci', 'default', 'web']
+
+
+def test_clusters_of_another_user_hold_their_ports_while_stopped(host, run_playbook):
+    # None of the six clusters runs (no container, nothing listens): only the record tells who holds what.
+    assert host.exec('ss', '-ltnH', 'sport >= :6443 and sport <= :6448').stdout.strip() == b''
+    owner_of_6443 = [user for user, uid in USERS
+                     if any(labels['io.kinc.api-port'] == '6443' for labels in host.volumes(user, uid).values())][0]
+    other, other_uid = [(user, uid) for user, uid in USERS if user != owner_of_6443][0]
+    handle = start(run_playbook, host, other, other_uid, [
+        {'clusters': [{'name': 'thief', 'api_port': 6443}]},
+        {'clusters': [{'name': 'default'}, {'name': 'newcomer'}]},
+    ])
+    forced, again = run_playbook.finish(handle)['results']
+    assert forced['failed'] is True
+    assert forced['msg'] == ("clusters[0].api_port: 6443 is held by cluster 'default' of %s, uid %d; fix: choose "
+                             "another port or leave api_port out to allocate one"
+                             % (owner_of_6443, dict(USERS)[owner_of_6443]))
+    assert again['clusters'][0]['existed'] is True
+    assert (again['clusters'][1]['api_port'], again['clusters'][1]['pod_subnet']) == (6449, '10.244.49.0/24')

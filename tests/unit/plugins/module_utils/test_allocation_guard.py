@@ -1,0 +1,76 @@
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Volumes recreated outside kinc_allocate go through the same lock and the same host-wide checks."""
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_guard, allocation_record
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import Allocation, AllocationError
+from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import Volume
+
+DEV = Allocation('dev', 6443, '10.244.43.0/24', '10.43.0.0/16')
+
+
+class Client:
+    def __init__(self, volumes=None):
+        self.volumes_ = dict(volumes or {})
+
+    def volumes(self):
+        return [Volume(name, labels, '') for name, labels in sorted(self.volumes_.items())]
+
+    def containers(self):
+        return []
+
+    def create_volume(self, name, labels):
+        self.volumes_[name] = labels
+
+
+@pytest.fixture
+def record_dir(tmp_path):
+    path = tmp_path / 'allocations'
+    path.mkdir()
+    path.chmod(0o1777)
+    return str(path)
+
+
+def test_missing_volumes_are_created_under_the_lock_and_recorded(record_dir):
+    client = Client()
+    assert allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir) == [
+        'kinc-dev-var-data', 'kinc-dev-config']
+    assert client.volumes_['kinc-dev-config']['io.kinc.api-port'] == '6443'
+    with open(os.path.join(record_dir, '%d.json' % os.geteuid())) as handle:
+        assert json.load(handle)['clusters'] == {'dev': {'api_port': 6443, 'pod_subnet': '10.244.43.0/24',
+                                                         'service_subnet': '10.43.0.0/16'}}
+    assert allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir) == []
+
+
+def test_check_mode_creates_nothing(record_dir):
+    client = Client()
+    assert allocation_guard.ensure_volumes(client, DEV, 0, check_mode=True, record_dir=record_dir) == [
+        'kinc-dev-var-data', 'kinc-dev-config']
+    assert client.volumes_ == {} and os.listdir(record_dir) == []
+
+
+def test_a_port_taken_meanwhile_by_another_user_is_refused(record_dir):
+    path = os.path.join(record_dir, '4242.json')
+    with open(path, 'w') as handle:
+        json.dump({'clusters': {'web': {'api_port': 6443, 'pod_subnet': '10.244.50.0/24',
+                                        'service_subnet': '10.50.0.0/16'}}}, handle)
+    os.chown(path, 4242, 4242)
+    client = Client()
+    with pytest.raises(AllocationError) as err:
+        allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir)
+    assert str(err.value) == ("cluster 'dev' cannot get its volumes back: api_port/networks 6443 is held by cluster "
+                              "'web' of uid 4242; fix: purge it and allocate again with kinc.kinc.kinc_allocate")
+    assert client.volumes_ == {}
+
+
+def test_forget_rewrites_the_record_from_the_labels(record_dir):
+    client = Client()
+    allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir)
+    client.volumes_ = {}
+    assert allocation_guard.forget(client, 0, record_dir) is True
+    assert allocation_record.others(record_dir, os.geteuid() + 1) == []
