@@ -5,21 +5,123 @@
 #   ./deploy.sh -K                    ask for the sudo password used for host preparation
 #   ./deploy.sh -i inventory.yml      the clusters declared in an inventory (see README.md)
 # Any other ansible-playbook option is passed through.
+#
+# ansible-core >= 2.16 comes from, in this order: the PATH; this checkout's .venv from an earlier run; the
+# distribution's ansible-core package where it is new enough (Debian 13, Ubuntu 24.04, Fedora); a new .venv.
+# When none is possible it says which package to install, before changing anything.
+# KINC_DEPLOY_DRY_RUN=1 prints the choice and stops there.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")" && pwd)
+MIN_MINOR=16
 
-ansible_ok() {
-  command -v ansible-playbook >/dev/null 2>&1 &&
-    ansible-playbook --version 2>/dev/null | head -1 | grep -Eq 'core 2\.(1[6-9]|[2-9][0-9])\.'
+# "2.19.4-1" (a package version, maybe with an epoch) or "ansible-playbook [core 2.19.4]" -> ok when >= 2.16.
+version_ok() {
+  local v
+  v=$(printf '%s\n' "$1" | grep -oE '[0-9]+\.[0-9]+') || return 1
+  v=${v%%$'\n'*}
+  [ -n "$v" ] || return 1
+  [ "${v%%.*}" -gt 2 ] || { [ "${v%%.*}" -eq 2 ] && [ "${v#*.}" -ge "$MIN_MINOR" ]; }
 }
-if ! ansible_ok; then
-  if [ ! -x "$REPO/.venv/bin/ansible-playbook" ]; then
+playbook_ok() { # PATH-OR-NAME
+  local line
+  line=$("$1" --version 2>/dev/null) || return 1
+  line=${line%%$'\n'*}
+  case "$line" in *"[core "*) version_ok "${line##*\[core }" ;; *) return 1 ;; esac
+}
+
+os_id=unknown; os_like=""; os_name="this system"
+if [ -r /etc/os-release ]; then
+  # shellcheck disable=SC1091
+  os_id=$(. /etc/os-release && echo "${ID:-unknown}")
+  # shellcheck disable=SC1091
+  os_like=$(. /etc/os-release && echo "${ID_LIKE:-}")
+  # shellcheck disable=SC1091
+  os_name=$(. /etc/os-release && echo "${PRETTY_NAME:-$os_id}")
+fi
+family=other
+case " $os_id $os_like " in
+  *" debian "*|*" ubuntu "*) family=apt ;;
+  *" fedora "*|*" rhel "*|*" centos "*) family=dnf ;;
+esac
+
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+can_install_packages() { [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; }
+
+# The version the package manager would install, or "" when it has none.
+package_candidate() {
+  case "$family" in
+    apt) apt-cache policy ansible-core 2>/dev/null | awk '/Candidate:/ { if ($2 != "(none)") print $2 }' ;;
+    dnf) dnf -q repoquery --latest-limit 1 --queryformat '%{version}\n' ansible-core 2>/dev/null | head -1 ;;
+  esac
+}
+
+venv_possible() { python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1; }
+
+venv_package() { # the package that brings venv and ensurepip to this python3
+  case "$family" in
+    apt) python3 -c 'import sys; print("python3.%d-venv" % sys.version_info[1])' 2>/dev/null || echo python3-venv ;;
+    dnf) echo python3 ;;
+    *) echo "your distribution's python3 venv package" ;;
+  esac
+}
+
+choose() {
+  if command -v ansible-playbook >/dev/null 2>&1 && playbook_ok ansible-playbook; then
+    echo "path $(command -v ansible-playbook)"; return
+  fi
+  if [ -x "$REPO/.venv/bin/ansible-playbook" ] && playbook_ok "$REPO/.venv/bin/ansible-playbook"; then
+    echo "existing-venv $REPO/.venv"; return
+  fi
+  candidate=$(package_candidate || true)
+  if [ -n "$candidate" ] && version_ok "$candidate" && can_install_packages; then
+    echo "package $family ansible-core $candidate"; return
+  fi
+  if venv_possible; then
+    echo "venv $REPO/.venv"; return
+  fi
+  echo "none ${candidate:-no-package}"
+}
+
+refuse() { # CANDIDATE
+  local fix
+  case "$family" in
+    apt)
+      if [ "$1" = no-package ]; then
+        fix="sudo apt-get update && sudo apt-get install ansible-core   (or: sudo apt-get install $(venv_package))"
+      else
+        fix="sudo apt-get install $(venv_package)   ($os_name's ansible-core $1 is older than 2.$MIN_MINOR)"
+      fi ;;
+    dnf) fix="sudo dnf install ansible-core" ;;
+    *) fix="ansible-core >= 2.$MIN_MINOR from your distribution, or Python >= 3.10 with the venv module" ;;
+  esac
+  echo "kinc: deploy.sh needs ansible-core >= 2.$MIN_MINOR: none is on the PATH, none can be installed from" \
+    "$os_name's packages, and python3 cannot create a virtualenv. Install it, then run ./deploy.sh again: $fix" >&2
+  exit 1
+}
+
+read -r how detail rest < <(choose)
+if [ "${KINC_DEPLOY_DRY_RUN:-0}" = 1 ]; then
+  echo "kinc: ansible-core from: $how $detail $rest"
+  [ "$how" != none ] || refuse "$detail"
+  exit 0
+fi
+case "$how" in
+  path) ;;
+  existing-venv) export PATH="$REPO/.venv/bin:$PATH" ;;
+  package)
+    echo "kinc: installing $os_name's ansible-core ${rest#ansible-core }" >&2
+    case "$family" in
+      apt) ${as_root[@]+"${as_root[@]}"} apt-get install -y --no-install-recommends ansible-core ;;
+      dnf) ${as_root[@]+"${as_root[@]}"} dnf install -y ansible-core ;;
+    esac ;;
+  venv)
     echo "kinc: installing ansible-core into $REPO/.venv" >&2
     python3 -m venv "$REPO/.venv"
-    "$REPO/.venv/bin/pip" install -q 'ansible-core>=2.16,<2.20'
-  fi
-  export PATH="$REPO/.venv/bin:$PATH"
-fi
+    "$REPO/.venv/bin/pip" install -q "ansible-core>=2.$MIN_MINOR,<2.20"
+    export PATH="$REPO/.venv/bin:$PATH" ;;
+  *) refuse "$detail" ;;
+esac
 
 # Use this checkout as the collection kinc.kinc.
 mkdir -p "$REPO/.ansible/collections/ansible_collections/kinc"

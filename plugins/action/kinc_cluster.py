@@ -5,7 +5,7 @@
 
 The managed host may lack Jinja2 and module_utils may import only the standard library, so the Quadlet
 unit templates (files/quadlet/*.j2) and the node configuration (kubeadm.conf, cluster.env) are rendered
-here and handed to the module as the options `quadlet_units` and `node_config`.
+here and handed to the module as the options `quadlet_units`, `node_config` and `node_config_rootful`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,7 +28,7 @@ COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspat
 QUADLET_TEMPLATES = os.path.join(COLLECTION_ROOT, 'files', 'quadlet')
 CONTAINER_TEMPLATE = 'kinc-node.container.j2'
 VOLUME_TEMPLATE = 'kinc-volume.volume.j2'
-RENDERED_OPTIONS = ('quadlet_units', 'node_config')
+RENDERED_OPTIONS = ('quadlet_units', 'node_config', 'node_config_rootful')
 
 
 def _environment(directory):
@@ -59,6 +59,21 @@ def render_node_config(params, rootless):
         raise AnsibleActionFail(str(exc))
 
 
+# Options a role may pass as '' to mean "not set".
+_EMPTY_MEANS_UNSET = ('kubernetes_version', 'kubeconfig_path')
+
+
+def _without_unset(entry):
+    return dict((k, v) for k, v in entry.items() if not (k in _EMPTY_MEANS_UNSET and v == ''))
+
+
+def needs_rendering(args):
+    """present, or started/stopped with the allocation given, converge the files."""
+    state = args.get('state') or 'present'
+    allocation_given = all(args.get(o) is not None for o in ('api_port', 'pod_subnet', 'service_subnet'))
+    return state == 'present' or (state in ('started', 'stopped') and allocation_given)
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -66,34 +81,36 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        args = dict(self._task.args)
-        for option in RENDERED_OPTIONS:
-            if option in args:
-                raise AnsibleActionFail('%s is set by the kinc.kinc.kinc_cluster action plugin from the other '
-                                        'options; remove it from the task' % option)
-        state = args.get('state', 'present')
-        allocation_given = all(args.get(o) is not None for o in ('api_port', 'pod_subnet', 'service_subnet'))
-        if state == 'present' or (state in ('started', 'stopped') and allocation_given):
-            params, problems = cluster_spec.normalize(args)
-            problems = problems or cluster_spec.errors(params)
-            if problems:
-                raise AnsibleActionFail('; '.join(problems))
-            args['api_port'] = params['api_port']
-            args['quadlet_units'] = render_units(params)
-            args['node_config'] = render_node_config(params, self._remote_rootless(params))
+        args = _without_unset(self._task.args)
+        many = args.get('clusters') is not None
+        entries = [_without_unset(e) if isinstance(e, dict) else e for e in args['clusters']] if many else [args]
+        problems = []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise AnsibleActionFail('clusters[%d] must be a dictionary of cluster options; got: %r' % (index, entry))
+            where = 'clusters[%d] (%s): ' % (index, entry.get('name')) if many else ''
+            for option in RENDERED_OPTIONS:
+                if option in entry:
+                    problems.append('%s%s is set by the kinc.kinc.kinc_cluster action plugin from the other '
+                                    'options; remove it from the task' % (where, option))
+            if problems or not needs_rendering(entry):
+                continue
+            params, found = cluster_spec.normalize(entry)
+            found = found or cluster_spec.errors(params)
+            if found:
+                problems += [where + p for p in found]
+                continue
+            entry['api_port'] = params['api_port']
+            entry['quadlet_units'] = render_units(params)
+            # kubeadm.conf differs for a node in a user namespace; the module, which knows whom it runs as,
+            # takes the rootful variant as root (cheaper than asking the host here).
+            entry['node_config'] = render_node_config(params, True)
+            if params['config_mode'] == 'mounted':
+                entry['node_config_rootful'] = render_node_config(params, False)
+        if problems:
+            raise AnsibleActionFail('; '.join(problems))
+        if many:
+            args['clusters'] = entries
         result.update(self._execute_module(module_name='kinc.kinc.kinc_cluster', module_args=args,
                                            task_vars=task_vars))
         return result
-
-    def _remote_rootless(self, params):
-        """Whether the module will run as a user other than root (kubeadm.conf differs for a user namespace).
-
-        Only mounted mode needs it; baked mode leaves the decision to the node."""
-        if params['config_mode'] != 'mounted':
-            return True
-        done = self._low_level_execute_command('id -u', sudoable=True)
-        uid = (done.get('stdout') or '').strip()
-        if done.get('rc') != 0 or not uid.isdigit():
-            raise AnsibleActionFail("could not tell which user kinc_cluster runs as ('id -u' said: %s)"
-                                    % (done.get('stderr') or done.get('stdout') or 'nothing').strip())
-        return uid != '0'

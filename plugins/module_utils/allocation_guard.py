@@ -2,7 +2,7 @@
 # Copyright: kinc developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Allocation changes made outside kinc_allocate, under the same lock: kinc_cluster recreating a cluster's
-labelled volumes, and forgetting a purged cluster in the host-wide record."""
+labelled volumes, and bringing the host-wide record back in line with the labels (after a purge or a kill)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,6 +14,9 @@ import os
 from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, naming
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
     AllocationError, allocation_labels, existing_allocations)
+
+# Seconds kinc_cluster waits for the allocation lock that a kinc_allocate run (of any user) may hold.
+LOCK_TIMEOUT = 300
 
 
 def _labelled(client):
@@ -68,9 +71,16 @@ def ensure_volumes(client, allocation, lock_timeout, check_mode=False, record_di
         return missing
 
 
-def forget(client, lock_timeout, record_dir=allocation_record.HOST_RECORD_DIR):
-    """Rewrite this user's host-wide record from its labels (after a purge): returns whether it changed."""
+def refresh(client, volumes, lock_timeout, record_dir=allocation_record.HOST_RECORD_DIR):
+    """Bring this user's host-wide record in line with its labels (after a purge, or a run killed between
+    creating volumes and writing the record); returns whether it was rewritten.
+
+    `volumes` are the volumes this run last saw: when the record already says what their labels say, nothing
+    is read or locked; otherwise the labels are read again under the lock."""
     if allocation_record.unusable_reason(record_dir) is not None:
+        return False
+    labelled = [('volume %s' % v.name, v.labels) for v in volumes if naming.LABEL_CLUSTER in v.labels]
+    if allocation_record.read_own(record_dir, os.geteuid()) == existing_allocations(labelled):
         return False
     with allocation_record.allocation_lock(lock_timeout, record_dir):
         return allocation_record.write(record_dir, os.geteuid(), _labelled(client)[1])

@@ -16,13 +16,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import json
 import os
 import pwd
 import re
 import stat
-import tempfile
 
+from ansible_collections.kinc.kinc.plugins.module_utils import files
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import Allocation, AllocationError
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import AllocationLock, default_lock_path
 
@@ -110,17 +111,18 @@ def write(directory, uid, allocations):
                 return False
     except (IOError, OSError):
         pass
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix='.%d.' % uid, suffix='.tmp')
     try:
-        os.fchmod(fd, RECORD_MODE)
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(temporary, path)
+        files.write_atomic(path, text, RECORD_MODE)
     except OSError as exc:
-        os.unlink(temporary)
-        if exc.errno in (1, 13):
+        if exc.errno in (errno.EPERM, errno.EACCES):
             raise _broken(path, 'uid %d may not replace it (%s)' % (uid, exc.strerror))
         raise
     return True
+
+
+def read_own(directory, uid):
+    """{name: Allocation} of this user's record; None when there is none (or it cannot be read)."""
+    try:
+        return dict((a.name, a) for a in _read(record_path(directory, uid), uid))
+    except (IOError, OSError, AllocationError):
+        return None

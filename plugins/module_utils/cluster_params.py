@@ -14,12 +14,9 @@ import os
 
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.node_config import CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
 
-# Files kinc writes into the config volume; a file not wanted by the current config_mode is removed.
-CLUSTER_ENV_FILE = 'cluster.env'
-KUBEADM_CONFIG_FILE = 'kubeadm.conf'
-NODE_CONFIG_FILES = (CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE)
 # Quadlet must start the unit within this time: an image pull is not part of it (images are local).
 TIMEOUT_START_SEC = 300
 

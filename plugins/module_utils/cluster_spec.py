@@ -60,7 +60,11 @@ CLUSTER_OPTIONS = dict(
 # The keys of one entry of the role's kinc_clusters list (its meta/argument_specs.yml documents them; a
 # unit test keeps the two equal), and for each the role variable that gives its default.
 ENTRY_KEYS = ('name', 'state', 'api_port', 'image', 'config_mode', 'api_address', 'kubernetes_version',
-              'events', 'merge_kubeconfig', 'kubeconfig_path', 'purge')
+              'events', 'merge_kubeconfig', 'kubeconfig_path', 'purge', 'images')
+# Entry keys that are not kinc_cluster options: the role hands them to other modules (images: kinc_image).
+ROLE_ENTRY_OPTIONS = dict(
+    images=dict(type='list', elements='str', default=[]),
+)
 ROLE_DEFAULT_VARIABLES = dict(
     state='kinc_state',
     image='kinc_node_image',
@@ -183,8 +187,25 @@ def _reworded(field, message, fix):
 
 
 # Rules of each value, shared by the module's options and the role's entries (`field` names the value).
+def images_error(images, field='images'):
+    """Why `images` is not a list of image references (Podman storage) or absolute archive paths, or None."""
+    for position, image in enumerate(images):
+        here = '%s[%d]' % (field, position)
+        if not isinstance(image, string_types):
+            return problem(here, '%r is not a string' % (image,), 'name an image such as localhost/app:dev')
+        if image.startswith('/'):
+            continue
+        why = image_reference.reference_error(image)
+        if why or '@' in image:
+            return problem(here, '%r %s' % (image, why or 'names a digest'),
+                           'name an image of the owner\'s Podman storage with a tag, such as localhost/app:dev, '
+                           'or an image archive by its absolute path')
+    return None
+
+
 VALUE_CHECKS = dict(
     name=name_problem,
+    images=images_error,
     state=lambda value, field: choice_error(value, STATES, field),
     config_mode=lambda value, field: choice_error(value, CONFIG_MODES, field),
     api_port=port_error,
@@ -224,14 +245,18 @@ def errors(params, prefix=''):
 
 
 _KINDS = dict(str=('a string', 'a string'), int=('a whole number', 'a whole number'),
-              bool=('a boolean', 'true or false'))
+              bool=('a boolean', 'true or false'), list=('a list', 'a list, e.g. [localhost/app:dev]'))
 
 
 def coerce(value, kind, field):
-    """(value converted as the module's argument spec would, problem or None); kind: str, int or bool."""
+    """(value converted as the module's argument spec would, problem or None); kind: str, int, bool or list."""
     try:
         if kind == 'bool':
             return check_type_bool(value), None
+        if kind == 'list':
+            if not isinstance(value, list):
+                raise TypeError(value)
+            return value, None
         if isinstance(value, bool) or isinstance(value, (dict, list)):
             raise TypeError(value)
         if kind == 'int':
@@ -242,7 +267,7 @@ def coerce(value, kind, field):
         return value, problem(field, '%r is not %s' % (value, what), 'give %s' % fix)
 
 
-_ENTRY_TYPES = dict((key, CLUSTER_OPTIONS[key]['type']) for key in ENTRY_KEYS)
+_ENTRY_TYPES = dict((key, dict(CLUSTER_OPTIONS, **ROLE_ENTRY_OPTIONS)[key]['type']) for key in ENTRY_KEYS)
 _ENTRY_TYPES['kubeconfig_path'] = 'str'
 
 
@@ -268,6 +293,7 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
         if error:
             found.append(error)
     defaults['kubeconfig_path'] = ''
+    defaults['images'] = []
     for variable, check in (('kinc_base_port', _base_port_error), ('kinc_wait_timeout', wait_timeout_error)):
         value = role_vars.get(variable)
         value, error = coerce(ROLE_DEFAULTS[variable] if value is None else value, 'int', variable)

@@ -26,7 +26,8 @@ LABEL_API_PORT = 'io.kinc.api-port'
 LABEL_POD_SUBNET = 'io.kinc.pod-subnet'
 LABEL_SERVICE_SUBNET = 'io.kinc.service-subnet'
 LABEL_MANAGED_BY = 'io.kinc.managed-by'
-MANAGED_BY = '%s %s' % (COLLECTION, COLLECTION_VERSION)
+# Without the version: it is in every unit and cluster.env, and an upgrade must not change what a node runs with.
+MANAGED_BY = COLLECTION
 
 # Paths inside the node (see files/image/README.md).
 NODE_CONFIG_DIR = '/etc/kinc/config'

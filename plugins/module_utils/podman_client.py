@@ -88,7 +88,6 @@ class PodmanClient:
     def __init__(self, runner, executable='podman'):
         self._runner = runner
         self.executable = executable
-        self._info = None
 
     @classmethod
     def from_module(cls, module, executable='podman'):
@@ -121,36 +120,19 @@ class PodmanClient:
             raise PodmanError([self.executable] + list(args), rc, out, 'could not parse JSON output (%s)' % exc, what)
 
     # -- facts ---------------------------------------------------------------------------------
-    def info(self):
-        if self._info is None:
-            self._info = self.call_json(['info', '--format', 'json'], what='reading podman info') or {}
-        return self._info
-
     def version(self):
         """Podman's version as a tuple of ints, e.g. (5, 4, 2)."""
         data = self.call_json(['version', '--format', 'json'], what='reading podman version') or {}
         client = data.get('Client') or data.get('Server') or {}
         return parse_version(client.get('Version', '0'))
 
-    def rootless(self):
-        return bool(((self.info().get('host') or {}).get('security') or {}).get('rootless'))
-
     # -- containers ----------------------------------------------------------------------------
-    def containers(self, label=None, name=None):
+    def containers(self, label=None):
         """All containers (running or not), optionally filtered by a label `key` or `key=value`."""
         args = ['ps', '--all', '--format', 'json']
         if label:
             args += ['--filter', 'label=%s' % label]
-        if name:
-            args += ['--filter', 'name=^%s$' % name]
         return [_container_from_ps(e) for e in self.call_json(args, what='listing containers') or []]
-
-    def container(self, name):
-        """The container called exactly `name`, or None."""
-        for found in self.containers(name=name):
-            if found.name == name:
-                return found
-        return None
 
     def container_inspect(self, name):
         """`podman container inspect` of `name` as a dict, or None when there is no such container."""
@@ -163,9 +145,6 @@ class PodmanClient:
             raise PodmanError([self.executable] + args, rc, out, err, what)
         data = self._parse_json(args, rc, out, what)
         return data[0] if data else None
-
-    def exec_(self, name, argv, ok_rcs=(0,)):
-        return self.call(['exec', name] + list(argv), ok_rcs=ok_rcs, what='running a command in %s' % name)
 
     def remove_container(self, name, timeout=10):
         self.call(['rm', '--force', '--ignore', '--time', str(timeout), name], what='removing container %s' % name)
@@ -195,11 +174,7 @@ class PodmanClient:
         if rc != 0 and 'no such volume' not in (err or '').lower():
             raise PodmanError([self.executable, 'volume', 'rm', '--force', name], rc, out, err)
 
-    # -- networks and images -------------------------------------------------------------------
+    # -- networks ------------------------------------------------------------------------------
     def networks(self):
         return [_network_from_ls(e) for e in self.call_json(['network', 'ls', '--format', 'json'],
                                                             what='listing networks') or []]
-
-    def image_exists(self, image):
-        rc, _out, _err = self.call(['image', 'exists', image], ok_rcs=(0, 1))
-        return rc == 0

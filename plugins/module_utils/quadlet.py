@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: kinc developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Quadlet unit files of a cluster: where they live, how they compare with disk, how they are written.
+"""A cluster's Quadlet units: values for their templates, their files in order, and whether systemd's
+generated services still have to be (re)loaded from them.
 
-Idempotence compares the rendered unit text with the file on disk, never `podman inspect` output.
-The texts themselves are rendered on the controller (plugins/action/kinc_cluster.py).
+The texts are rendered on the controller (plugins/action/kinc_cluster.py); the target compares them with
+the files, writes them volumes first (naming.quadlet_file_names), and asks systemd what it has loaded.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,14 +13,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import tempfile
-from collections import namedtuple
+
+from ansible_collections.kinc.kinc.plugins.module_utils import files
+from ansible_collections.kinc.kinc.plugins.module_utils import node_digest
 
 ROOTFUL_DIR = '/etc/containers/systemd'
 ROOTLESS_DIR = '~/.config/containers/systemd'
-
-# One file's planned change: action is 'create', 'update', 'remove' or 'none'.
-FileChange = namedtuple('FileChange', ['name', 'path', 'action', 'before', 'after'])
+UNIT_MODE = 0o644
+DIR_MODE = 0o755
 
 
 def default_dir(rootless):
@@ -38,89 +39,48 @@ def publish_port(address, host_port, container_port):
     return '%s:%s:%s' % (address, host_port, container_port)
 
 
-def volume_service_name(volume_unit_file):
-    """The systemd service Quadlet generates from a .volume file: x.volume -> x-volume.service."""
-    return volume_unit_file.replace('.volume', '-volume') + '.service'
+def plan(directory, unit_files, units):
+    """FileChanges of the units in the order of `unit_files` (volumes before the container that uses them)."""
+    return files.plan(directory, [(name, units[name]) for name in unit_files], UNIT_MODE)
 
 
-def read_text(path):
-    """The file's text, or None when it does not exist."""
-    if not os.path.exists(path):
-        return None
-    with open(path, 'r') as handle:
-        return handle.read()
+def mount_sources(units):
+    """Host paths the units bind-mount (Volume=/path:...), which must exist for the node to start."""
+    found = []
+    for name in sorted(units):
+        for line in units[name].splitlines():
+            key, _sep, value = line.partition('=')
+            source = value.split(':')[0]
+            if key.strip() == 'Volume' and source.startswith('/'):
+                found.append((name, source))
+    return found
 
 
-def plan(directory, desired):
-    """Compare `desired` ({file name: text}) with `directory`; return FileChanges in name order."""
-    changes = []
-    for name in sorted(desired):
-        path = os.path.join(directory, name)
-        before = read_text(path)
-        after = desired[name]
-        if before is None:
-            action = 'create'
-        elif before != after:
-            action = 'update'
-        else:
-            action = 'none'
-        changes.append(FileChange(name, path, action, before, after))
-    return changes
-
-
-def plan_removal(directory, names):
-    """FileChanges that remove the existing files among `names`."""
-    changes = []
-    for name in names:
-        path = os.path.join(directory, name)
-        before = read_text(path)
-        if before is not None:
-            changes.append(FileChange(name, path, 'remove', before, None))
-    return changes
-
-
-def changed(changes):
-    return [c for c in changes if c.action != 'none']
-
-
-def diffs(changes):
-    """Ansible diff entries (one per changed file) with before/after texts."""
-    result = []
-    for change in changed(changes):
-        result.append({
-            'before_header': change.path if change.before is not None else '%s (absent)' % change.path,
-            'after_header': change.path if change.after is not None else '%s (absent)' % change.path,
-            'before': change.before or '',
-            'after': change.after or '',
-        })
-    return result
-
-
-def write_atomic(path, text, mode, atomic_move, dir_mode=0o755):
-    """Write `text` to `path` through a temporary file in the same directory and `atomic_move`.
-
-    `atomic_move(src, dest)` is AnsibleModule.atomic_move in modules (keeps SELinux contexts right).
-    """
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, dir_mode)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+def _read(path):
     try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    # atomic_move may keep the old file's mode; the mode asked for is the contract.
-    os.chmod(path, mode)
+        return files.read_text(path) if path else None
+    except (IOError, OSError):
+        return None
 
 
-def apply(changes, atomic_move, mode=0o644):
-    """Carry out FileChanges: write created/updated files, delete removed ones."""
-    for change in changes:
-        if change.action in ('create', 'update'):
-            write_atomic(change.path, change.after, mode, atomic_move)
-        elif change.action == 'remove' and os.path.exists(change.path):
-            os.unlink(change.path)
+def reload_needed(unit_states, unit_files_present, digest):
+    """Whether systemd must reload to run what the files say.
+
+    unit_states: `systemctl show` of the node service first, then its volume services. A unit written while
+    systemd was not looking (an earlier run killed before its daemon-reload) shows as not loaded, as
+    NeedDaemonReload=yes, or as a generated service without the wanted digest."""
+    node = unit_states[0]
+    if unit_files_present and node.get('LoadState') != 'loaded':
+        return True
+    if any(state.get('NeedDaemonReload') == 'yes' for state in unit_states):
+        return True
+    if unit_files_present and digest:
+        generated = _read(node.get('FragmentPath'))
+        return generated is None or ('%s=%s' % (node_digest.LABEL, digest)) not in generated
+    return False
+
+
+def still_loaded(unit_states):
+    """Units whose files are gone but which systemd still has loaded (removal killed before its reload)."""
+    return any(state.get('LoadState') == 'loaded' or state.get('NeedDaemonReload') == 'yes'
+               for state in unit_states)

@@ -63,13 +63,28 @@ class Systemctl:
                 values[key] = value
         return values
 
+    def show_units(self, units, properties):
+        """{unit: {property: value}} of several units in one call (systemctl prints one block per unit,
+        in the order asked, separated by an empty line)."""
+        if not units:
+            return {}
+        _rc, out, _err = self.call(['show', '--property=%s' % ','.join(properties)] + list(units))
+        blocks = [{}]
+        for line in out.splitlines():
+            key, sep, value = line.partition('=')
+            if sep:
+                blocks[-1][key] = value
+            elif blocks[-1]:
+                blocks.append({})
+        blocks = [b for b in blocks if b]
+        if len(blocks) != len(units):
+            raise SystemdError("'systemctl show' answered %d blocks for %d units: %s"
+                               % (len(blocks), len(units), out.strip() or 'no output'))
+        return dict(zip(units, blocks))
+
     def active_state(self, unit):
         """'active', 'inactive', 'activating', 'failed', ... ('inactive' for an unknown unit)."""
         return self.show(unit, ['ActiveState']).get('ActiveState') or 'inactive'
-
-    def load_state(self, unit):
-        """'loaded' or 'not-found' (Quadlet did not generate the unit)."""
-        return self.show(unit, ['LoadState']).get('LoadState') or 'not-found'
 
     def start(self, unit):
         self.call(['start', unit])

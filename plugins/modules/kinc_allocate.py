@@ -218,7 +218,7 @@ clusters:
       description: The allocation labels carried by the volumes and the container.
       type: dict
       sample: {"io.kinc.cluster": "dev", "io.kinc.api-port": "6443", "io.kinc.pod-subnet": "10.244.43.0/24",
-               "io.kinc.service-subnet": "10.43.0.0/16", "io.kinc.managed-by": "kinc.kinc 0.1.0"}
+               "io.kinc.service-subnet": "10.43.0.0/16", "io.kinc.managed-by": "kinc.kinc"}
     existed:
       description:
         - Whether the cluster already had an allocation on the host (on a volume or its container).

@@ -20,7 +20,7 @@ CONCURRENT = 8
 
 def labels(name, port, index):
     return {'io.kinc.cluster': name, 'io.kinc.api-port': str(port), 'io.kinc.pod-subnet': '10.244.%d.0/24' % index,
-            'io.kinc.service-subnet': '10.%d.0.0/16' % index, 'io.kinc.managed-by': 'kinc.kinc 0.1.0'}
+            'io.kinc.service-subnet': '10.%d.0.0/16' % index, 'io.kinc.managed-by': 'kinc.kinc'}
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 IMAGE=localhost/kinc-node-test:latest
 IMAGE_DIR=$KINC_REPO/files/image
 ARCHIVE=$KINC_CACHE/kinc-node-test.tar
-PACKAGES=systemd,systemd-sysv,dbus,jq,iproute2,procps
+# skopeo: kinc_image loads images into the node's containers-storage with it, as in the real node image
+# (netavark stands for the virtual container-network-stack its dependency needs; debootstrap resolves no virtuals).
+PACKAGES=systemd,systemd-sysv,dbus,jq,iproute2,procps,skopeo,netavark
 
 base_key=$(echo "$PACKAGES" | sha256sum | cut -c1-12)
 base_image=localhost/kinc-node-test-base:$base_key

@@ -48,7 +48,7 @@ def test_container_unit_carries_names_labels_publish_and_volumes():
     assert lines(unit, 'Image') == ['localhost/kinc-node-test:latest']
     assert lines(unit, 'ContainerName') == lines(unit, 'HostName') == ['kinc-dev-control-plane']
     assert lines(unit, 'Label') == [
-        '"io.kinc.api-port=7443"', '"io.kinc.cluster=dev"', '"io.kinc.managed-by=kinc.kinc 0.1.0"',
+        '"io.kinc.api-port=7443"', '"io.kinc.cluster=dev"', '"io.kinc.managed-by=kinc.kinc"',
         '"io.kinc.pod-subnet=10.244.43.0/24"', '"io.kinc.service-subnet=10.43.0.0/16"']
     assert lines(unit, 'PublishPort') == ['127.0.0.2:7443:6443']
     assert lines(unit, 'Volume') == ['kinc-dev-var-data.volume:/var:suid,exec,dev',
@@ -135,7 +135,7 @@ def test_the_real_quadlet_generator_accepts_the_units(tmp_path):
                      '--publish 127.0.0.1:7443:6443', '-v kinc-dev-var-data:/var:suid,exec,dev',
                      '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
                      '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev',
-                     '--label io.kinc.api-port=7443', '--label "io.kinc.managed-by=kinc.kinc 0.1.0"',
+                     '--label io.kinc.api-port=7443', '--label io.kinc.managed-by=kinc.kinc',
                      '--privileged', '--env container=podman', 'localhost/kinc-node:latest'):
         assert fragment in exec_start
     # The node waits for its volumes' services, which create them with the same labels.
@@ -145,3 +145,55 @@ def test_the_real_quadlet_generator_accepts_the_units(tmp_path):
     volume_start = [line for line in volume.splitlines() if line.startswith('ExecStart=')][0]
     assert '--label io.kinc.pod-subnet=10.244.43.0/24' in volume_start
     assert volume_start.endswith(' kinc-dev-config')
+
+
+class _Task:
+    def __init__(self, args):
+        self.args = args
+        self.async_val = 0
+        self.action = 'kinc.kinc.kinc_cluster'
+        self.check_mode = False
+        self.diff = False
+
+
+def run_action(args, uid='1000'):
+    from unittest import mock
+    plugin = action.ActionModule(_Task(args), mock.MagicMock(), mock.MagicMock(), loader=None, templar=None,
+                                 shared_loader_obj=None)
+    sent = {}
+
+    def execute_module(module_name, module_args, task_vars):
+        sent.update(module_args)
+        return {'changed': False}
+    plugin._execute_module = execute_module
+    plugin._low_level_execute_command = mock.MagicMock(return_value={'rc': 0, 'stdout': uid + '\n'})
+    with mock.patch.object(action.ActionBase, 'run', return_value={}):
+        plugin.run(task_vars={})
+    return sent, plugin._low_level_execute_command.call_count
+
+
+def test_the_action_renders_every_cluster_of_a_list_without_asking_the_host_anything():
+    sent, asked = run_action({'clusters': [
+        {'name': 'a', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16',
+         'kubernetes_version': '', 'kubeconfig_path': ''},
+        {'name': 'b', 'api_port': '6444', 'pod_subnet': '10.244.44.0/24', 'service_subnet': '10.44.0.0/16'},
+        {'name': 'old', 'state': 'absent', 'purge': True}]})
+    a, b, old = sent['clusters']
+    assert sorted(a['quadlet_units']) == ['kinc-a-config.volume', 'kinc-a-control-plane.container',
+                                          'kinc-a-var-data.volume']
+    assert 'kubernetes_version' not in a and 'kubeconfig_path' not in a
+    assert b['api_port'] == 6444 and 'KubeletInUserNamespace: true' in b['node_config']['kubeadm.conf']
+    assert 'KubeletInUserNamespace: false' in b['node_config_rootful']['kubeadm.conf']
+    assert old == {'name': 'old', 'state': 'absent', 'purge': True}
+    assert asked == 0
+
+
+def test_the_action_names_each_bad_cluster_of_a_list():
+    with pytest.raises(action.AnsibleActionFail) as err:
+        run_action({'clusters': [
+            {'name': 'a', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16',
+             'api_address': 'x'},
+            {'name': 'b', 'api_port': 6444, 'pod_subnet': '10.244.44.0/24', 'service_subnet': '10.44.0.0/16',
+             'quadlet_units': {}}]})
+    assert 'clusters[0] (a): api_address' in str(err.value)
+    assert 'clusters[1] (b): quadlet_units is set by the kinc.kinc.kinc_cluster action plugin' in str(err.value)

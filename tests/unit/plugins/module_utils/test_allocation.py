@@ -252,7 +252,7 @@ def test_least_surprise_table(existing, kwargs, requests, expected):
 
 def test_allocation_from_labels():
     labels = {'io.kinc.cluster': 'dev', 'io.kinc.api-port': '6443', 'io.kinc.pod-subnet': '10.244.43.0/24',
-              'io.kinc.service-subnet': '10.43.0.0/16', 'io.kinc.managed-by': 'kinc.kinc 0.1.0'}
+              'io.kinc.service-subnet': '10.43.0.0/16', 'io.kinc.managed-by': 'kinc.kinc'}
     assert allocation_from_labels(labels, 'volume v') == alloc('dev', 6443)
     assert allocation_from_labels({'app': 'web'}, 'volume v') is None
 

@@ -68,9 +68,12 @@ def test_a_port_taken_meanwhile_by_another_user_is_refused(record_dir):
     assert client.volumes_ == {}
 
 
-def test_forget_rewrites_the_record_from_the_labels(record_dir):
+def test_refresh_rewrites_the_record_from_the_labels_only_when_they_differ(record_dir):
     client = Client()
     allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir)
-    client.volumes_ = {}
-    assert allocation_guard.forget(client, 0, record_dir) is True
+    assert allocation_guard.refresh(client, client.volumes(), 0, record_dir) is False
+    seen = client.volumes()
+    client.volumes_ = {}  # purged after this run looked
+    assert allocation_guard.refresh(client, seen, 0, record_dir) is False  # the record still matches what it saw
+    assert allocation_guard.refresh(client, [], 0, record_dir) is True
     assert allocation_record.others(record_dir, os.geteuid() + 1) == []

@@ -90,10 +90,10 @@ def test_a_good_list_gets_the_role_defaults_and_keeps_forced_ports_only():
     assert declared == [
         {'name': 'a', 'state': 'present', 'image': 'localhost/kinc-node-test:latest', 'config_mode': 'mounted',
          'api_address': '127.0.0.1', 'kubernetes_version': '', 'events': False, 'merge_kubeconfig': False,
-         'kubeconfig_path': '', 'purge': False},
+         'kubeconfig_path': '', 'purge': False, 'images': []},
         {'name': 'b', 'state': 'present', 'image': 'localhost/kinc-node-test:latest', 'config_mode': 'mounted',
          'api_address': '127.0.0.1', 'kubernetes_version': '', 'events': True, 'merge_kubeconfig': False,
-         'kubeconfig_path': '', 'purge': False, 'api_port': 7443},
+         'kubeconfig_path': '', 'purge': False, 'images': [], 'api_port': 7443},
     ]
 
 
@@ -157,7 +157,7 @@ def test_the_role_documents_exactly_the_spec_and_its_defaults():
     entry = main['kinc_clusters']['options']
     assert sorted(entry) == sorted(cluster_spec.ENTRY_KEYS)
     for key, option in entry.items():
-        spec = cluster_spec.CLUSTER_OPTIONS[key]
+        spec = dict(cluster_spec.CLUSTER_OPTIONS, **cluster_spec.ROLE_ENTRY_OPTIONS)[key]
         assert option['type'] == ('str' if spec['type'] == 'path' else spec['type']), key
         assert option.get('choices') == spec.get('choices'), key
     with open(os.path.join(REPO, 'roles', 'kinc_cluster', 'defaults', 'main.yml')) as handle:
@@ -177,3 +177,21 @@ def test_allocation_requests_name_their_entry_and_skip_absent_clusters():
     assert cluster_spec.allocation_requests(declared) == [
         {'name': 'a', 'api_address': '127.0.0.1', 'field': 'kinc_clusters[0]'},
         {'name': 'b', 'api_address': '127.0.0.2', 'field': 'kinc_clusters[2]', 'api_port': 7000}]
+
+
+@pytest.mark.parametrize('images, message', [
+    ('localhost/app:dev', "kinc_clusters[0].images: 'localhost/app:dev' is not a list"),
+    (['--privileged'], "kinc_clusters[0].images[0]: '--privileged' is not an image reference"),
+    (['localhost/app@sha256:' + 'a' * 64], "kinc_clusters[0].images[0]: 'localhost/app@sha256:"),
+    ([7], 'kinc_clusters[0].images[0]: 7 is not a string'),
+])
+def test_images_are_references_or_archive_paths(images, message):
+    _declared, problems = cluster_spec.declared_clusters([{'name': 'a', 'images': images}], {})
+    assert len(problems) == 1 and problems[0].startswith(message), problems
+
+
+def test_images_default_to_none_and_keep_archives():
+    declared, problems = cluster_spec.declared_clusters(
+        [{'name': 'a'}, {'name': 'b', 'images': ['localhost/app:dev', '/var/tmp/tools.tar']}], {})
+    assert problems == []
+    assert [c['images'] for c in declared] == [[], ['localhost/app:dev', '/var/tmp/tools.tar']]

@@ -50,14 +50,6 @@ def test_containers(version, api_port):
     assert stopped == Container('stopped-one', stopped.id, 'created', {}, [])
 
 
-def test_container_by_name_filters_exactly():
-    client, runner = client_for({('ps', '--all', '--format', 'json', '--filter', 'name=^kinc-capdev-control-plane$'):
-                                 (0, captured('podman-4.3', 'ps.json'), ''),
-                                 ('ps', '--all', '--format', 'json', '--filter', 'name=^nope$'): (0, '[]\n', '')})
-    assert client.container('kinc-capdev-control-plane').name == 'kinc-capdev-control-plane'
-    assert client.container('nope') is None
-
-
 def test_containers_by_label():
     client, runner = client_for({('ps', '--all', '--format', 'json', '--filter', 'label=io.kinc.cluster=capdev'):
                                  (0, captured('podman-5.4-rootless', 'ps.json'), '')})
@@ -82,16 +74,10 @@ def test_container_inspect(version):
                               "failed with exit code 125: Error: something else")
 
 
-@pytest.mark.parametrize('version, expected, rootless', [('podman-4.3', (4, 3, 1), False),
-                                                         ('podman-5.4-rootless', (5, 4, 2), True)])
-def test_version_and_info(version, expected, rootless):
-    client, runner = client_for({('version', '--format', 'json'): (0, captured(version, 'version.json'), ''),
-                                 ('info', '--format', 'json'): (0, captured(version, 'info.json'), '')})
+@pytest.mark.parametrize('version, expected', [('podman-4.3', (4, 3, 1)), ('podman-5.4-rootless', (5, 4, 2))])
+def test_version(version, expected):
+    client, runner = client_for({('version', '--format', 'json'): (0, captured(version, 'version.json'), '')})
     assert client.version() == expected
-    assert client.rootless() is rootless
-    assert client.info()['store']['volumePath'].endswith('volumes')
-    # info is read once and cached.
-    assert [argv for argv, _data in runner.calls].count(['podman', 'info', '--format', 'json']) == 1
 
 
 @pytest.mark.parametrize('version', VERSIONS)
@@ -114,8 +100,8 @@ def test_networks(version):
 
 
 def test_create_volume_passes_sorted_labels_as_arguments():
-    labels = {'io.kinc.cluster': 'dev', 'io.kinc.managed-by': 'kinc.kinc 0.1.0'}
-    argv = ('volume', 'create', '--label', 'io.kinc.cluster=dev', '--label', 'io.kinc.managed-by=kinc.kinc 0.1.0',
+    labels = {'io.kinc.cluster': 'dev', 'io.kinc.managed-by': 'kinc.kinc'}
+    argv = ('volume', 'create', '--label', 'io.kinc.cluster=dev', '--label', 'io.kinc.managed-by=kinc.kinc',
             'kinc-dev-config')
     client, runner = client_for({argv: (0, 'kinc-dev-config\n', '')})
     client.create_volume('kinc-dev-config', labels)
@@ -137,12 +123,6 @@ def test_remove_volume_and_container():
     client.remove_volume('gone')
     client.remove_container('c')
     assert len(runner.calls) == 2
-
-
-def test_image_exists():
-    client, runner = client_for({('image', 'exists', 'a'): (0, '', ''), ('image', 'exists', 'b'): (1, '', '')})
-    assert client.image_exists('a') is True
-    assert client.image_exists('b') is False
 
 
 def test_unparsable_json_is_a_podman_error():

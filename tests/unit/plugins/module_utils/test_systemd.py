@@ -39,10 +39,9 @@ def test_a_failing_systemctl_names_the_command_and_what_it_said():
     assert str(err.value) == "'systemctl --user start x.service' failed with exit code 5: Unit x.service not found."
 
 
-def test_unknown_units_read_as_inactive_and_not_found():
-    systemctl = Systemctl(Recorder((0, '', ''), (0, '', '')), user=True)
+def test_unknown_units_read_as_inactive():
+    systemctl = Systemctl(Recorder((0, '', '')), user=True)
     assert systemctl.active_state('x.service') == 'inactive'
-    assert systemctl.load_state('x.service') == 'not-found'
 
 
 def test_user_environment_derives_the_runtime_dir_from_the_uid():
@@ -61,3 +60,22 @@ def test_without_a_user_manager_the_error_says_to_enable_lingering():
         user_environment(1000, {}, path_exists=lambda p: False)
     assert '/run/user/1000/bus does not exist' in str(err.value)
     assert 'loginctl enable-linger' in str(err.value) and 'kinc.kinc.kinc_host' in str(err.value)
+
+
+def test_show_units_reads_one_block_per_unit_in_one_call():
+    calls = []
+    out = ('Id=a.service\nLoadState=loaded\nActiveState=active\n\n'
+           'Id=b.service\nLoadState=not-found\nActiveState=inactive\n')
+
+    def run(argv):
+        calls.append(argv)
+        return 0, out, ''
+    states = Systemctl(run, user=True).show_units(['a.service', 'b.service'], ['Id', 'LoadState', 'ActiveState'])
+    assert calls == [['systemctl', '--user', 'show', '--property=Id,LoadState,ActiveState', 'a.service', 'b.service']]
+    assert states['b.service'] == {'Id': 'b.service', 'LoadState': 'not-found', 'ActiveState': 'inactive'}
+    assert states['a.service']['ActiveState'] == 'active'
+
+
+def test_show_units_refuses_an_answer_it_cannot_match_to_the_units():
+    with pytest.raises(SystemdError):
+        Systemctl(lambda argv: (0, 'Id=a.service\n', ''), user=False).show_units(['a.service', 'b.service'], ['Id'])

@@ -43,7 +43,7 @@ class FakePodman:
 
 def labels(name, port, index):
     return {'io.kinc.cluster': name, 'io.kinc.api-port': str(port), 'io.kinc.pod-subnet': '10.244.%d.0/24' % index,
-            'io.kinc.service-subnet': '10.%d.0.0/16' % index, 'io.kinc.managed-by': 'kinc.kinc 0.1.0'}
+            'io.kinc.service-subnet': '10.%d.0.0/16' % index, 'io.kinc.managed-by': 'kinc.kinc'}
 
 
 @pytest.fixture

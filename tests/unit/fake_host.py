@@ -1,0 +1,357 @@
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One fake host for the unit tests: answers the podman and systemctl argv kinc runs like the real tools.
+
+It keeps the state those commands change, with the semantics kinc relies on:
+- systemd runs what it *loaded* at the last daemon-reload (Quadlet's generated services), not what is on disk;
+  NeedDaemonReload says when the Quadlet file differs from what was loaded;
+- a started node container carries the labels of the loaded .container unit, is removed when its service
+  stops (Quadlet's --rm), and starting it creates missing volumes from the .volume units;
+- a node's status, initialized marker and admin kubeconfig live on its /var volume.
+Files are real, under a temporary directory. `kill_after(n)` simulates a SIGKILL right after the n-th
+mutating step (a mutating command, or a file created, replaced, removed or chmod'ed): from then on nothing
+happens any more and every call raises Killed.
+"""
+
+import contextlib
+import datetime
+import json
+import os
+import re
+
+import pytest
+
+from ansible_collections.kinc.kinc.plugins.module_utils import naming
+
+STEPS = [{'name': 'crio', 'unit': 'crio.service', 'state': 'done', 'started': '', 'finished': '', 'message': ''}]
+ADMIN = {
+    'clusters': [{'name': 'kubernetes', 'cluster': {'server': 'https://x:6443', 'certificate-authority-data': 'Q0E='}}],
+    'users': [{'name': 'kubernetes-admin', 'user': {'client-certificate-data': 'Q0VSVA==', 'client-key-data': 'S0VZ'}}],
+    'contexts': [{'name': 'kubernetes-admin@kubernetes', 'context': {'cluster': 'kubernetes', 'user': 'kubernetes-admin'}}],
+    'current-context': 'kubernetes-admin@kubernetes',
+}
+ADMIN_TEXT = ('apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: Q0E=\n    server: https://x:6443\n'
+              'users:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: Q0VSVA==\n'
+              '    client-key-data: S0VZ\n')
+_LABEL = re.compile(r'^Label="?([^=]+)=(.*?)"?$')
+
+
+class Killed(BaseException):
+    """The simulated SIGKILL: nothing (not even `except Exception`) stops it."""
+
+
+def iso(seconds):
+    return datetime.datetime.utcfromtimestamp(int(seconds)).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def status_text(phase, steps=None, cluster='', at=None):
+    steps = [dict(s) for s in (steps or STEPS)]
+    if at is not None:
+        for step in steps:
+            step['started'] = step['finished'] = iso(at)
+    return json.dumps({'schema': 1, 'cluster': cluster, 'phase': phase, 'steps': steps})
+
+
+def labels_of(unit_text):
+    found = {}
+    for line in unit_text.splitlines():
+        match = _LABEL.match(line.strip())
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+class FakeHost:
+
+    def __init__(self, root):
+        self.root = root
+        self.quadlet_dir = str(root / 'systemd')
+        self.generator_dir = root / 'generator'
+        self.home = root / 'home'
+        # The host-wide allocation record (root-owned, 1777 on a real host).
+        self.record_dir = str(root / 'allocations')
+        os.mkdir(self.record_dir, 0o1777)
+        self.calls = []
+        self.volumes = {}      # name -> [labels, mountpoint]
+        self.containers = {}   # name -> {'id', 'state', 'labels'}
+        self.active = {}       # service -> ActiveState
+        self.sub = {}          # service -> SubState
+        self.loaded = {}       # service -> Quadlet file text loaded at the last daemon-reload
+        self.clock = 1000.0
+        self.sleeps = 0
+        self.next_id = 1
+        # Scripted answers of `cat status.json ...` (the last one repeats); empty: the node boots at once.
+        self.statuses = []
+        self.initialized = True
+        self.refuse = {}       # systemctl verb -> stderr of a failure
+        self._steps_left = None
+        self.dead = False
+        # The fake's own file operations (volumes, generated units, node files) are not kinc's steps.
+        self._internal = False
+
+    # -- clock ---------------------------------------------------------------------------------
+    def now(self):
+        return self.clock
+
+    def sleep(self, seconds):
+        self.sleeps += 1
+        self.clock += seconds
+
+    # -- the kill switch -----------------------------------------------------------------------
+    def step(self):
+        """Count one mutating step; the one that exhausts the budget is carried out, then the host dies."""
+        if self._steps_left is None:
+            return
+        self._steps_left -= 1
+        if self._steps_left == 0:
+            self.dead = True
+
+    def _check_alive(self):
+        if self.dead:
+            raise Killed()
+
+    @contextlib.contextmanager
+    def kill_after(self, steps):
+        """Run the body with a kill after `steps` mutating steps (None: never)."""
+        monkeypatch = pytest.MonkeyPatch()
+        self._steps_left = steps
+        self.dead = False
+        for name in ('replace', 'unlink', 'mkdir', 'chmod', 'fchmod'):
+            monkeypatch.setattr(os, name, self._mutating(getattr(os, name)))
+        original_open = os.open
+
+        def guarded_open(path, flags, *args):
+            if self._internal:
+                return original_open(path, flags, *args)
+            self._check_alive()
+            fd = original_open(path, flags, *args)
+            if flags & os.O_CREAT:
+                self.step()
+            return fd
+        monkeypatch.setattr(os, 'open', guarded_open)
+        try:
+            yield
+        finally:
+            monkeypatch.undo()
+            self._steps_left = None
+
+    def _mutating(self, function):
+        def wrapper(*args, **kwargs):
+            if self._internal:
+                return function(*args, **kwargs)
+            self._check_alive()
+            result = function(*args, **kwargs)
+            self.step()
+            return result
+        return wrapper
+
+    # -- the world -----------------------------------------------------------------------------
+    def add_volume(self, name, labels):
+        mountpoint = self.root / 'volumes' / name
+        mountpoint.mkdir(parents=True)
+        self.volumes[name] = [dict(labels), str(mountpoint)]
+
+    def node_file(self, container, name):
+        """A file of the node's /var volume (status.json, initialized, admin.conf) on the host."""
+        volume = naming.var_volume_name(container[len('kinc-'):-len('-control-plane')])
+        where = {'status.json': 'lib/kinc', 'initialized': 'lib/kinc', 'admin.conf': 'lib/kinc/kubernetes'}[name]
+        return os.path.join(self.volumes[volume][1], where, name)
+
+    def snapshot(self):
+        """Everything kinc may change, without what differs between equal end states (container ids)."""
+        tree = {}
+        for dirpath, _dirs, names in os.walk(str(self.root)):
+            if dirpath.startswith(str(self.generator_dir)):
+                continue
+            for name in names:
+                path = os.path.join(dirpath, name)
+                if os.path.basename(path) in ('status.json', 'initialized', 'admin.conf'):
+                    continue
+                with open(path) as handle:
+                    tree[os.path.relpath(path, str(self.root))] = (handle.read(), oct(os.stat(path).st_mode & 0o7777))
+        return {
+            'files': tree,
+            'volumes': dict((n, v[0]) for n, v in self.volumes.items()),
+            'containers': dict((n, (c['state'], c['labels'])) for n, c in self.containers.items()),
+            'active': dict((s, a) for s, a in self.active.items() if a != 'inactive'),
+            'loaded': dict(self.loaded),
+        }
+
+    def _is_mutating(self, argv):
+        read_only = (('volume', 'ls'), ('ps',), ('exec',), ('show',))
+        return (os.path.basename(argv[0]) != 'journalctl'
+                and not any(tuple(self._args(argv)[:len(r)]) == r for r in read_only))
+
+    def mutating(self):
+        """The commands run that change something on a real host."""
+        return [argv for argv in self.calls if self._is_mutating(argv)]
+
+    def podman_calls(self):
+        return [argv for argv in self.calls if os.path.basename(argv[0]) == 'podman']
+
+    # -- commands ------------------------------------------------------------------------------
+    @staticmethod
+    def _args(argv):
+        return [a for a in argv[1:] if a != '--user']
+
+    def run(self, argv, data=None):
+        self._check_alive()
+        self.calls.append(list(argv))
+        tool = os.path.basename(argv[0])
+        self._internal = True
+        try:
+            answer = getattr(self, '_' + tool)(self._args(argv))
+        finally:
+            self._internal = False
+        if self._is_mutating(argv):
+            self.step()
+        return answer
+
+    def _podman(self, args):
+        if args[:2] == ['volume', 'ls']:
+            return 0, json.dumps([{'Name': n, 'Labels': v[0], 'Mountpoint': v[1]}
+                                  for n, v in sorted(self.volumes.items())]), ''
+        if args[:2] == ['volume', 'create']:
+            self._create_volume(args[-1], dict(a.split('=', 1) for a in args[3:-1:2]))
+            return 0, args[-1] + '\n', ''
+        if args[:2] == ['volume', 'rm']:
+            self.volumes.pop(args[-1], None)
+            return 0, '', ''
+        if args[0] == 'ps':
+            return 0, json.dumps([{'Names': [n], 'Id': c['id'], 'State': c['state'], 'Labels': c['labels']}
+                                  for n, c in sorted(self.containers.items())]), ''
+        if args[0] == 'rm':
+            self.containers.pop(args[-1], None)
+            return 0, '', ''
+        if args[0] == 'exec':
+            return self._exec(args[1], args[2:])
+        raise AssertionError('unexpected podman %s' % args)
+
+    def _create_volume(self, name, labels):
+        if name not in self.volumes:
+            self.add_volume(name, labels)
+
+    def _exec(self, container, argv):
+        if (self.containers.get(container) or {}).get('state') != 'running':
+            return 125, '', 'Error: no container with name or ID "%s" found' % container
+        if argv[0] == 'kubectl':
+            return 0, json.dumps(ADMIN), ''
+        if argv[0] == 'journalctl':
+            return 0, 'node journal of %s\n' % argv[2], ''
+        raise AssertionError('unexpected exec %s' % argv)
+
+    def read_file(self, path):
+        """kinc's reads of the node's files on its /var volume, with the scripted statuses when there are."""
+        name = os.path.basename(path)
+        if name == 'status.json' and self.statuses:
+            return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        if name == 'initialized' and not self.initialized:
+            return None
+        if not os.path.exists(path):
+            return None
+        with open(path) as handle:
+            return handle.read()
+
+    def _systemctl(self, args):
+        verb = args[0]
+        if verb in self.refuse:
+            return 1, '', self.refuse[verb]
+        if verb == 'show':
+            props = args[1].split('=', 1)[1].split(',')
+            return 0, '\n'.join(self._show(unit, props) for unit in args[2:]), ''
+        if verb == 'daemon-reload':
+            self._reload()
+        elif verb in ('start', 'restart'):
+            if args[1] not in self.loaded:
+                return 5, '', 'Unit %s not found.' % args[1]
+            if verb == 'restart':
+                self._stop(args[1])
+            self._start(args[1])
+        elif verb == 'stop':
+            self._stop(args[1])
+        elif verb == 'reset-failed':
+            self.active[args[1]] = 'inactive'
+        else:
+            raise AssertionError('unexpected systemctl %s' % args)
+        return 0, '', ''
+
+    def _journalctl(self, args):
+        return 0, 'host journal of %s\n' % args[1], ''
+
+    # -- systemd -------------------------------------------------------------------------------
+    @staticmethod
+    def _source(service):
+        """The Quadlet file a generated service comes from."""
+        if service.endswith('-volume.service'):
+            return service[:-len('-volume.service')] + '.volume'
+        return service[:-len('.service')] + '.container'
+
+    def _file_text(self, service):
+        path = os.path.join(self.quadlet_dir, self._source(service))
+        if not os.path.exists(path):
+            return None
+        with open(path) as handle:
+            return handle.read()
+
+    def _show(self, unit, props):
+        loaded = unit in self.loaded
+        values = {
+            'Id': unit,
+            'LoadState': 'loaded' if loaded else 'not-found',
+            'ActiveState': self.active.get(unit, 'inactive'),
+            'SubState': self.sub.get(unit, 'dead'),
+            'NeedDaemonReload': 'yes' if loaded and self._file_text(unit) != self.loaded[unit] else 'no',
+            'FragmentPath': str(self.generator_dir / unit) if loaded else '',
+        }
+        return ''.join('%s=%s\n' % (p, values[p]) for p in props)
+
+    def _reload(self):
+        self.generator_dir.mkdir(exist_ok=True)
+        for service in list(self.loaded):
+            if self._file_text(service) is None and self.active.get(service, 'inactive') == 'inactive':
+                del self.loaded[service]
+                os.remove(str(self.generator_dir / service))
+        if not os.path.isdir(self.quadlet_dir):
+            return
+        for name in os.listdir(self.quadlet_dir):
+            if name.endswith('.container'):
+                service = name[:-len('.container')] + '.service'
+            elif name.endswith('.volume'):
+                service = name[:-len('.volume')] + '-volume.service'
+            else:
+                continue
+            self.loaded[service] = self._file_text(service)
+            labels = labels_of(self.loaded[service])
+            # The generated service passes the labels to podman, as Quadlet does (--label k=v).
+            (self.generator_dir / service).write_text(
+                'ExecStart=podman run %s\n' % ' '.join('--label %s=%s' % kv for kv in sorted(labels.items())))
+
+    def _start(self, service):
+        self.active[service], self.sub[service] = 'active', 'running'
+        if service.endswith('-volume.service'):
+            text = self.loaded[service]
+            name = re.search(r'^VolumeName=(.*)$', text, re.M).group(1)
+            self._create_volume(name, labels_of(text))
+            return
+        text = self.loaded[service]
+        for line in text.splitlines():
+            if line.startswith('Volume=') and '.volume:' in line:
+                self._start(line[len('Volume='):].split('.volume:')[0] + '-volume.service')
+        container = service[:-len('.service')]
+        self.containers[container] = {'id': 'c%d' % self.next_id, 'state': 'running', 'labels': labels_of(text)}
+        self.next_id += 1
+        # The node boots at once: a fresh status of this boot, initialized, with its admin kubeconfig.
+        for name, content in (('status.json', status_text('ready', at=self.clock)),
+                              ('initialized', '2026-11-22T10:00:01Z\n' if self.initialized else None),
+                              ('admin.conf', ADMIN_TEXT)):
+            path = self.node_file(container, name)
+            if content is None:
+                continue
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, 'w') as handle:
+                handle.write(content)
+
+    def _stop(self, service):
+        self.active[service], self.sub[service] = 'inactive', 'dead'
+        if not service.endswith('-volume.service'):
+            self.containers.pop(service[:-len('.service')], None)
