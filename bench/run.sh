@@ -111,6 +111,8 @@ suite_connection() { # MODE
     log "$mode connection: $n cluster(s)"
     reset_calls "$H1"; deploy_s=$(pb "$mode" "$n" kinc.kinc.deploy); deploy_calls=$(calls "$H1")
     reset_calls "$H1"; rerun_s=$(pb "$mode" "$n" kinc.kinc.deploy); rerun_calls=$(calls "$H1")
+    # Which podman calls an unchanged run still makes (uid and arguments), for whoever trims them next.
+    podman exec "$H1" cat /var/tmp/kinc-bench/podman-calls.log > "$RESULTS/podman-calls-$mode-$n-rerun.log"
     if [ "$mode" = podman ]; then
       figures=$(bare "$mode" "$n" true); read -r -a bare_figures <<< "$figures"
       record deploy "{\"connection\": \"$mode\", \"clusters\": $n, \"init_delay_s\": 0, \"deploy_s\": $deploy_s,
