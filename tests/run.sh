@@ -15,7 +15,11 @@ while IFS= read -r scenario; do MOLECULE_SCENARIOS+=("$scenario"); done < <(
   find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' 2>/dev/null | xargs -rn1 basename | sort)
 
 stage_sanity() { bash tests/tooling/sanity.sh; }
-stage_lint() { ansible-lint --offline; }
+stage_lint() {
+  ansible-lint --offline || return 1
+  # The GitHub workflows (.github/workflows/e2e.yml): actionlint (shellcheck of run: steps included), zizmor.
+  actionlint && zizmor --offline --no-progress .github/workflows
+}
 stage_unit() { python -m pytest -q -p no:cacheprovider tests/unit; }
 stage_integration() { python -m pytest -q -p no:cacheprovider tests/integration; }
 stage_node_image() { python -m pytest -q -p no:cacheprovider tests/node_image; }

@@ -60,9 +60,11 @@ def node_config(params, kubeadm_template, rootless):
     (`kubeadm_template` is the text of kubeadm_config.TEMPLATE_PATH)."""
     files = {CLUSTER_ENV_FILE: kubeadm_config.cluster_env(
         params['name'], params['api_port'], params['pod_subnet'], params['service_subnet'],
-        events=bool(params.get('events')), kubernetes_version=params.get('kubernetes_version'))}
+        events=bool(params.get('events')), kubernetes_version=params.get('kubernetes_version'),
+        api_address=params.get('api_address'))}
     if params['config_mode'] == 'mounted':
         files[KUBEADM_CONFIG_FILE] = kubeadm_config.render_kubeadm_config(
             kubeadm_template, params['name'], params['pod_subnet'], params['service_subnet'],
-            kubernetes_version=params.get('kubernetes_version'), rootless=rootless)
+            kubernetes_version=params.get('kubernetes_version'), rootless=rootless,
+            api_address=params.get('api_address') or kubeadm_config.DEFAULT_API_ADDRESS)
     return files

@@ -22,8 +22,9 @@ from ansible.module_utils.six import string_types
 from ansible_collections.kinc.kinc.plugins.module_utils import image_reference
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils import node_image
 
-DEFAULT_IMAGE = 'localhost/kinc-node:latest'
+DEFAULT_IMAGE = node_image.image_for()
 DEFAULT_API_ADDRESS = '127.0.0.1'
 DEFAULT_CONFIG_MODE = 'mounted'
 DEFAULT_WAIT_TIMEOUT = 600
@@ -128,7 +129,7 @@ def image_error(image, field='image'):
     """Why `image` is not an image reference Podman can run, or None."""
     why = image_reference.reference_error(image) if isinstance(image, string_types) else 'is not an image reference'
     if why:
-        return problem(field, '%r %s' % (image, why), 'write an image reference such as localhost/kinc-node:latest '
+        return problem(field, '%r %s' % (image, why), 'write an image reference such as localhost/kinc-node:v1.37.1 '
                        'or registry.example/kinc/node:v1.33@sha256:<hex>')
     return None
 
@@ -322,6 +323,13 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
                 if error:
                     found.append(error)
                     bad.add(key)
+        if (cluster['kubernetes_version'] and entry.get('image') is None
+                and version_error(cluster['kubernetes_version']) is None):
+            # No image of its own: kinc builds one for this version, which it can only for the minors it pins.
+            why = node_image.version_error(cluster['kubernetes_version'], here + '.kubernetes_version')
+            if why:
+                found.append(problem(here + '.kubernetes_version', why.split(' ', 1)[1],
+                                     'choose a supported minor, or name an image of your own with image'))
         if entry.get('name') is None:
             found.append(problem(here + '.name', 'missing', 'give every cluster a name, e.g. dev'))
         elif 'name' in bad:

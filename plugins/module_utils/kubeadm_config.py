@@ -26,6 +26,8 @@ PLACEHOLDER = re.compile(r'\$\{(KINC_[A-Z0-9_]+)\}')
 NODE_FILLED = frozenset(['KINC_KUBERNETES_VERSION', 'KINC_NODE_IP'])
 # Must equal KINC_NODE_IP in files/image/rootfs/usr/local/lib/kinc/common.sh; no subnet may contain it.
 NODE_IP = '10.255.255.254'
+# Where kinc publishes the API by default; always among the API server certificate's SANs (the template's).
+DEFAULT_API_ADDRESS = '127.0.0.1'
 _VERSION = re.compile(r'^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.]+)?$')
 # kube-controller-manager gives each node a /24 of the pod subnet; kube-apiserver refuses service ranges
 # larger than /12, and the range must hold the API (.1) and DNS (.10) service addresses.
@@ -113,10 +115,24 @@ def _check_port(api_port):
                                  % (api_port,))
 
 
-def template_values(name, pod_subnet, service_subnet, kubernetes_version=None, rootless=True):
-    """The KINC_* values of the kubeadm template for one cluster (the node's hostname is its container's name)."""
+def _check_address(api_address):
+    try:
+        ipaddress.ip_address(u'%s' % (api_address,))
+    except ValueError:
+        raise KubeadmConfigError('api_address %r must be an IP address to publish the API on, such as %s'
+                                 % (api_address, DEFAULT_API_ADDRESS))
+    return str(api_address)
+
+
+def template_values(name, pod_subnet, service_subnet, kubernetes_version=None, rootless=True,
+                    api_address=DEFAULT_API_ADDRESS):
+    """The KINC_* values of the kubeadm template for one cluster (the node's hostname is its container's name).
+
+    `api_address` (where the API is published) becomes a SAN of the API server certificate, so a kubeconfig
+    pointing at it passes TLS verification."""
     _check_name(name)
     check_subnets(pod_subnet, service_subnet)
+    address = _check_address(api_address or DEFAULT_API_ADDRESS)
     version = normalize_version(kubernetes_version)
     established, close_wait = _CONNTRACK_TIMEOUTS[bool(rootless)]
     values = {
@@ -127,6 +143,7 @@ def template_values(name, pod_subnet, service_subnet, kubernetes_version=None, r
         'KINC_KUBELET_IN_USERNS': 'true' if rootless else 'false',
         'KINC_CONNTRACK_TCP_ESTABLISHED_TIMEOUT': established,
         'KINC_CONNTRACK_TCP_CLOSE_WAIT_TIMEOUT': close_wait,
+        'KINC_API_ADDRESS': address,
     }
     if version:
         values['KINC_KUBERNETES_VERSION'] = version
@@ -134,16 +151,22 @@ def template_values(name, pod_subnet, service_subnet, kubernetes_version=None, r
 
 
 def render_kubeadm_config(template_text, name, pod_subnet, service_subnet, kubernetes_version=None,
-                          rootless=True):
+                          rootless=True, api_address=DEFAULT_API_ADDRESS):
     """kubeadm.conf for mounted mode: the template rendered for one cluster."""
-    return render(template_text, template_values(name, pod_subnet, service_subnet, kubernetes_version, rootless))
+    return render(template_text, template_values(name, pod_subnet, service_subnet, kubernetes_version, rootless,
+                                                 api_address))
 
 
-def cluster_env(name, api_port, pod_subnet, service_subnet, events=False, kubernetes_version=None):
-    """cluster.env, the settings every node reads from its config volume (contract in files/image/README.md)."""
+def cluster_env(name, api_port, pod_subnet, service_subnet, events=False, kubernetes_version=None,
+                api_address=None):
+    """cluster.env, the settings every node reads from its config volume (contract in files/image/README.md).
+
+    KINC_API_ADDRESS is written only for an address other than DEFAULT_API_ADDRESS (the node's default), so
+    the file of a cluster on the default address stays as earlier versions wrote it."""
     _check_name(name)
     _check_port(api_port)
     check_subnets(pod_subnet, service_subnet)
+    address = _check_address(api_address) if api_address is not None else DEFAULT_API_ADDRESS
     version = normalize_version(kubernetes_version)
     lines = [
         '# Written by %s; read by the kinc node at every boot.' % naming.MANAGED_BY,
@@ -155,4 +178,6 @@ def cluster_env(name, api_port, pod_subnet, service_subnet, events=False, kubern
     ]
     if version:
         lines.append('KINC_KUBERNETES_VERSION=%s' % version)
+    if address != DEFAULT_API_ADDRESS:
+        lines.append('KINC_API_ADDRESS=%s' % address)
     return '\n'.join(lines) + '\n'

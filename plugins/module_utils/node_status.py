@@ -103,7 +103,7 @@ def failed_step(status):
 
 
 def summary(status):
-    """One line for messages, e.g. 'initializing: 5/14 steps done, running: apiserver'."""
+    """One line for messages, e.g. 'initializing: 5/15 steps done, running: apiserver'."""
     steps = status['steps']
     done = sum(1 for s in steps if s['state'] == 'done')
     text = '%s: %d/%d steps done' % (status['phase'], done, len(steps))

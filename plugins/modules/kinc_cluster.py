@@ -82,7 +82,7 @@ options:
   image: &image
     description: The node image.
     type: str
-    default: localhost/kinc-node:latest
+    default: localhost/kinc-node:v1.37.1
   api_address: &api_address
     description: Host address the API port is published on.
     type: str

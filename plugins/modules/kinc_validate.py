@@ -78,7 +78,7 @@ clusters:
   returned: always
   type: list
   elements: dict
-  sample: [{"name": "dev", "state": "present", "image": "localhost/kinc-node:latest", "config_mode": "mounted",
+  sample: [{"name": "dev", "state": "present", "image": "localhost/kinc-node:v1.37.1", "config_mode": "mounted",
             "api_address": "127.0.0.1", "kubernetes_version": "", "events": false, "merge_kubeconfig": false,
             "kubeconfig_path": "", "purge": false}]
 allocation_requests:

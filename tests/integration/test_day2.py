@@ -17,14 +17,14 @@ import time
 
 import pytest
 
-from conftest import BUSYBOX_IMAGE, REPO, wait_until
+from conftest import BUSYBOX_IMAGE, REPO, TestHost, wait_until
 
 NODE_IMAGE = os.environ.get('KINC_NODE_TEST_IMAGE', 'localhost/kinc-node-test:latest')
 IMAGE_MB = int(os.environ.get('KINC_DAY2_IMAGE_MB', '4'))
 MEASURE = os.environ.get('KINC_DAY2_MEASURE')
 APP = 'localhost/app:dev'
 STEPS = ['cgroups', 'crio', 'preflight', 'certs', 'kubeconfigs', 'static-pods', 'kubelet', 'apiserver', 'bootstrap',
-         'addons', 'cni', 'storage', 'node-ready', 'dns']
+         'addons', 'cni', 'storage', 'node-ready', 'dns', 'datapath']
 PLANTED_KEY = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIKINCTESTKEYMATERIAL\n-----END EC PRIVATE KEY-----\n'
 
 
@@ -78,7 +78,20 @@ class Day2(object):
 
 
 @pytest.fixture(scope='module')
-def day2(testhost, module_run_playbook, tmp_path_factory):
+def day2_host():
+    """A test host of its own: the clusters these tests leave must not change other tests' allocations."""
+    host = TestHost('kinc-ta-day2-%d' % os.getpid())
+    try:
+        host.start()
+        host.enable_linger()
+        yield host
+    finally:
+        host.remove()
+
+
+@pytest.fixture(scope='module')
+def day2(day2_host, module_run_playbook, tmp_path_factory):
+    testhost = day2_host
     cache = str(tmp_path_factory.mktemp('images'))
     testhost.load_image(NODE_IMAGE, cache)
     testhost.load_image(BUSYBOX_IMAGE, cache)

@@ -24,9 +24,14 @@ mkdir -p "$KINC_CACHE"
 # One build at a time (pytest-xdist workers, other helpers' test sessions).
 exec 9>"$KINC_CACHE/kinc-node-test.lock"
 flock 9
-if [ "$(podman image inspect --format '{{index .Labels "io.kinc.node-test-key"}}' "$IMAGE" 2>/dev/null)" = "$key" ]; then
-  log "node test image $IMAGE is current ($key)"
+# Also tagged by its key: test sessions of other checkouts on this machine may move :latest meanwhile, and
+# the tests (conftest.py) use the keyed tag this script prints last.
+keyed=localhost/kinc-node-test:$key
+if [ "$(podman image inspect --format '{{index .Labels "io.kinc.node-test-key"}}' "$keyed" 2>/dev/null)" = "$key" ]; then
+  log "node test image $keyed is current"
+  podman tag "$keyed" "$IMAGE"
   [ -f "$ARCHIVE" ] || podman save -q -o "$ARCHIVE" "$IMAGE"
+  echo "$keyed"
   exit 0
 fi
 
@@ -54,9 +59,10 @@ trap 'rm -rf "$context"' EXIT
 cp -a "$IMAGE_DIR/rootfs" "$IMAGE_DIR/README.md" "$HERE/standins" "$HERE/kinc-test-init" "$context/"
 log "building $IMAGE ($key)"
 podman build -q --pull=never --layers=false --build-arg "BASE_IMAGE=$base_image" --label "io.kinc.node-test-key=$key" \
-  -f "$HERE/Containerfile.test" -t "$IMAGE" "$context" >/dev/null
-# The image the tag left behind is ours and now unused.
+  -f "$HERE/Containerfile.test" -t "$IMAGE" -t "$keyed" "$context" >/dev/null
+# The image the tag left behind is now unused unless another tag (another checkout's key) still holds it.
 [ -z "$previous" ] || podman rmi "$previous" >/dev/null 2>&1 || true
 rm -f "$ARCHIVE"
 podman save -q -o "$ARCHIVE" "$IMAGE"
 log "node test image ready ($(du -h "$ARCHIVE" | cut -f1))"
+echo "$keyed"

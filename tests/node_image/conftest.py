@@ -16,7 +16,7 @@ IMAGE_DIR = os.path.join(REPO, 'files', 'image')
 ROOTFS = os.path.join(IMAGE_DIR, 'rootfs')
 TEST_IMAGE = 'localhost/kinc-node-test:latest'
 STEPS = ['cgroups', 'crio', 'preflight', 'certs', 'kubeconfigs', 'static-pods', 'kubelet', 'apiserver',
-         'bootstrap', 'addons', 'cni', 'storage', 'node-ready', 'dns']
+         'bootstrap', 'addons', 'cni', 'storage', 'node-ready', 'dns', 'datapath']
 # Booting the stand-in chain takes seconds; this only bounds a hung boot.
 BOOT_LIMIT = 180
 
@@ -27,10 +27,11 @@ def run(*args, check=True, **kwargs):
 
 @pytest.fixture(scope='session')
 def node_image():
-    """localhost/kinc-node-test:latest, built (or found current) by build-test-image.sh."""
+    """The node test image built (or found current) by build-test-image.sh, by the tag of its content key
+    (localhost/kinc-node-test:<key>), which another checkout's build cannot move."""
     result = run('bash', os.path.join(HERE, 'build-test-image.sh'), check=False)
     assert result.returncode == 0, result.stderr[-3000:]
-    return TEST_IMAGE
+    return result.stdout.split()[-1] if result.stdout.split() else TEST_IMAGE
 
 
 class Node:

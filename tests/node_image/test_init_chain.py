@@ -39,6 +39,10 @@ def test_baked_in_config_boots_to_ready_and_comes_back_without_kubeadm_init(make
     assert all(s['state'] == 'done' and s['started'] and s['finished'] >= s['started'] for s in status['steps'])
     assert step(status, 'preflight')['message'].startswith('kubeadm config: baked-in /etc/kinc/kubeadm.conf.tmpl')
     assert step(status, 'crio')['unit'] == 'crio.service'
+    # Root Podman: no user namespace, so CRI-O runs crun as it is.
+    assert status['runtime']['route'] == 'root'
+    assert step(status, 'cgroups')['message'].endswith('; runtime route: root')
+    assert node.read('/var/log/kinc-standin/crio.log').split()[-2:] == ['_CRIO_ROOTLESS=', 'CONTAINER_DEFAULT_RUNTIME=']
     assert step(status, 'certs')['unit'] == 'kinc-kubeadm-init.service'
     assert node.file_exists('/var/lib/kinc/initialized')
     rendered = node.read('/var/lib/kinc/kubeadm.yaml')
@@ -48,7 +52,14 @@ def test_baked_in_config_boots_to_ready_and_comes_back_without_kubeadm_init(make
     assert 'advertiseAddress: "%s"' % kubeadm_config.NODE_IP in rendered
     assert node.read('/proc/sys/net/ipv4/ip_forward') == '1\n'
     assert 'inet %s/32' % kubeadm_config.NODE_IP in node.exec_('ip', '-4', 'addr', 'show', 'lo').stdout
-    assert 'subnet": "10.244.43.0/24"' in node.read('/etc/cni/net.d/10-kinc-bridge.conflist')
+    cni = json.loads(node.read('/etc/cni/net.d/10-kinc.conflist'))
+    assert [p['type'] for p in cni['plugins']] == ['ptp', 'portmap']
+    assert cni['plugins'][0]['ipam']['ranges'] == [[{'subnet': '10.244.43.0/24'}]]
+    assert step(status, 'datapath')['message'] == (
+        'pod network: resolved kubernetes.default.svc.cluster.local via 10.43.0.10; '
+        'the API answered through 10.43.0.1')
+    probe = [line for line in node.read('/var/log/kinc-standin/kubectl.log').splitlines() if 'kinc-datapath' in line]
+    assert probe and 'delete pod kinc-datapath' in probe[-1], 'the probe pod was not removed'
     kubeconfig = json.loads(node.exec_('kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'config', 'view',
                                        '--raw', '-o', 'json').stdout)
     assert kubeconfig['clusters'][0]['cluster']['server'] == 'https://%s:6443' % node.name
@@ -71,6 +82,18 @@ def test_baked_in_config_boots_to_ready_and_comes_back_without_kubeadm_init(make
     lines = node.read('/var/log/kinc/events.jsonl').splitlines()
     assert len(lines) == len(events), 'events were written twice after the restart'
 
+    # A new api_address re-issues the API server certificate at the next start (only that certificate).
+    node.write_config(cluster_env('baked', events=1, KINC_API_ADDRESS='192.0.2.10'))
+    node.start()
+    moved = node.settle()
+    assert moved['phase'] == 'ready', moved
+    assert step(moved, 'certs')['message'] == (
+        'API server certificate re-issued for the SANs localhost 127.0.0.1 %s 192.0.2.10' % node.name)
+    assert [p.split(' --')[0] for p in kubeadm_phases(node)[len(first_phases):]] == ['init phase certs apiserver']
+    node.start()
+    assert step(node.settle(), 'certs')['message'].startswith('kept from the first boot')
+    assert len(kubeadm_phases(node)) == len(first_phases) + 1
+
 
 def test_mounted_config_is_used_and_events_stay_off(make_node):
     node = make_node('mounted')
@@ -88,6 +111,10 @@ def test_mounted_config_is_used_and_events_stay_off(make_node):
     assert node.read('/var/lib/kinc/kubeadm.yaml') == (
         mounted.replace('${KINC_KUBERNETES_VERSION}', STANDIN_VERSION)
         .replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP))
+    # The pod CIDR comes from the configuration the node used, not from cluster.env (10.244.43.0/24).
+    cni = json.loads(node.read('/etc/cni/net.d/10-kinc.conflist'))
+    assert cni['plugins'][0]['ipam']['ranges'] == [[{'subnet': '10.244.77.0/24'}]]
+    assert step(status, 'cni')['message'].startswith('pod network: ptp, pod CIDR 10.244.77.0/24')
     assert not node.file_exists('/var/log/kinc/events.jsonl')
     assert 'exec-condition' in node.exec_('journalctl', '-u', 'kinc-events.service', '--no-pager').stdout
 
@@ -104,6 +131,22 @@ def test_a_failing_step_stops_the_chain(make_node, failing):
     assert states(status) == ([(s, 'done') for s in STEPS[:at]] + [(failing, 'failed')]
                               + [(s, 'pending') for s in STEPS[at + 1:]])
     assert 'KINC_STANDIN_FAIL_AT' in step(status, failing)['message']
+    assert not node.file_exists('/var/lib/kinc/initialized')
+
+
+def test_a_broken_pod_network_fails_the_datapath_step_instead_of_ready(make_node):
+    node = make_node('dns')
+    node.write_config(cluster_env('dns', KINC_STANDIN_DNS='broken'))
+    node.start()
+    status = node.settle()
+
+    assert status['phase'] == 'failed'
+    assert states(status) == [(s, 'done') for s in STEPS[:-1]] + [('datapath', 'failed')]
+    message = step(status, 'datapath')['message']
+    assert message.startswith('pod network broken: a pod (phase Failed) could not resolve kubernetes.default '
+                              'via the cluster DNS 10.43.0.10'), message
+    assert 'did not resolve via the cluster DNS 10.43.0.10' in message
+    assert step(status, 'datapath')['unit'] == 'kinc-postinit.service'
     assert not node.file_exists('/var/lib/kinc/initialized')
 
 

@@ -6,6 +6,7 @@ kinc renders, and the fallback crun wrapper's edits of an OCI spec."""
 import glob
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -19,15 +20,17 @@ from conftest import HERE, REPO, ROOTFS, run
 from kube_config_schemas import BY_KIND
 
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
+from ansible_collections.kinc.kinc.plugins.module_utils import node_image
 
-KUBERNETES_VERSION = '1.33.0'
+# Every Kubernetes version kinc builds a node image for and supports (the legacy 1.33 is not checked).
+SUPPORTED = sorted(row['kubernetes'] for row in node_image.VERSIONS.values() if row['supported'])
 KINC_UNITS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOTFS, 'etc/systemd/system/*.service')))
 # Allocations as kinc_allocate hands them out (default mapping and a few other ports), rootless and not.
 ALLOCATIONS = [
     ('dev', '10.244.43.0/24', '10.43.0.0/16', None, True),
-    ('ci-1', '10.244.1.0/24', '10.1.0.0/16', '1.33.5', True),
-    ('a' * 40, '10.244.99.0/24', '10.99.0.0/16', 'v1.33.5', False),
-    ('x', '192.168.128.0/17', '172.16.0.0/12', '1.34.0-rc.1', True),
+    ('ci-1', '10.244.1.0/24', '10.1.0.0/16', '1.36.4', True),
+    ('a' * 40, '10.244.99.0/24', '10.99.0.0/16', 'v1.35.9', False),
+    ('x', '192.168.128.0/17', '172.16.0.0/12', '1.38.0-rc.1', True),
 ]
 
 
@@ -74,13 +77,14 @@ def manifest_objects(path):
     return [obj for doc in docs for obj in (doc['items'] if doc['kind'] == 'List' else [doc])]
 
 
-def test_every_manifest_validates_against_kubernetes_1_33():
+@pytest.mark.parametrize('version', SUPPORTED)
+def test_every_manifest_validates_against_each_supported_kubernetes(version):
     manifests = glob.glob(os.path.join(ROOTFS, 'etc/kinc/manifests/*.yaml'))
     assert manifests
     kinds = []
     for path in manifests:
         for obj in manifest_objects(path):
-            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            kubernetes_validate.validate(obj, node_image.minor_of(version) + '.0', strict=True)
             kinds.append(obj['kind'])
     assert 'StorageClass' in kinds and 'Deployment' in kinds
 
@@ -107,12 +111,14 @@ def template_text():
         return handle.read()
 
 
+@pytest.mark.parametrize('image_version', SUPPORTED)
 @pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
-def test_rendered_kubeadm_config_matches_the_api_schemas(allocation):
+def test_rendered_kubeadm_config_matches_the_api_schemas(allocation, image_version):
     name, pods, services, version, rootless = allocation
     text = kubeadm_config.render_kubeadm_config(template_text(), name, pods, services, version, rootless)
     # What the node does with the placeholders left for it.
-    text = text.replace('${KINC_KUBERNETES_VERSION}', 'v1.33.5').replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP)
+    text = text.replace('${KINC_KUBERNETES_VERSION}', 'v' + image_version) \
+        .replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP)
     docs = [d for d in yaml.safe_load_all(text) if d]
     assert sorted(d['kind'] for d in docs) == sorted(BY_KIND)
     for doc in docs:
@@ -126,7 +132,7 @@ def test_rendered_kubeadm_config_matches_the_api_schemas(allocation):
 @pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
 def test_node_and_collection_render_the_template_identically(allocation):
     name, pods, services, version, rootless = allocation
-    values = kubeadm_config.template_values(name, pods, services, version or 'v1.33.5', rootless)
+    values = kubeadm_config.template_values(name, pods, services, version or 'v' + SUPPORTED[-1], rootless)
     values['KINC_NODE_IP'] = kubeadm_config.NODE_IP
     env = dict(os.environ, **values)
     node = subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'),
@@ -145,39 +151,85 @@ def test_node_render_names_the_unset_placeholders(tmp_path):
     assert 'no value for KINC_UNSET_ONE, KINC_UNSET_TWO' in result.stderr
 
 
-def test_cni_template_renders_to_a_bridge_portmap_host_local_list(tmp_path):
-    env = {'PATH': os.environ['PATH'], 'KINC_POD_SUBNET': '10.244.7.0/24'}
-    out = subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'),
-                          os.path.join(ROOTFS, 'etc/kinc/cni/10-kinc-bridge.conflist.tmpl')],
-                         env=env, capture_output=True, text=True, check=True).stdout
-    conf = json.loads(out)
-    assert [p['type'] for p in conf['plugins']] == ['bridge', 'portmap']
-    assert conf['plugins'][0]['ipam']['type'] == 'host-local'
-    assert conf['plugins'][0]['ipam']['ranges'] == [[{'subnet': '10.244.7.0/24'}]]
+def render_node_template(path, **values):
+    env = dict({'PATH': os.environ['PATH']}, **values)
+    return subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'), os.path.join(ROOTFS, path)],
+                          env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_cni_template_renders_a_ptp_network_that_needs_nothing_from_the_host():
+    conf = json.loads(render_node_template('etc/kinc/cni/10-kinc.conflist.tmpl', KINC_POD_CIDR='10.244.7.0/24'))
+    # ptp (like kindnet): no Linux bridge, so neither br_netfilter nor bridge-nf-call-iptables is needed.
+    assert [p['type'] for p in conf['plugins']] == ['ptp', 'portmap']
+    ipam = conf['plugins'][0]['ipam']
+    assert ipam['type'] == 'host-local' and ipam['ranges'] == [[{'subnet': '10.244.7.0/24'}]]
+    # /run is a tmpfs of each container start: no reservation outlives the network namespace it was made in.
+    assert ipam['dataDir'].startswith('/run/')
+
+
+@pytest.mark.parametrize('version', SUPPORTED)
+def test_the_datapath_probe_pod_validates_and_checks_dns_and_the_api_service(version):
+    with open(os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh')) as handle:
+        image = re.search(r'^KINC_PROBE_IMAGE=(\S+)$', handle.read(), re.M).group(1)
+    text = render_node_template('etc/kinc/datapath-probe.yaml.tmpl', KINC_DNS_IP='10.43.0.10',
+                                KINC_API_IP='10.43.0.1', KINC_DNS_DOMAIN='cluster.local', KINC_PROBE_IMAGE=image)
+    pod = yaml.safe_load(text)
+    kubernetes_validate.validate(pod, node_image.minor_of(version) + '.0', strict=True)
+    assert (pod['metadata']['namespace'], pod['metadata']['name']) == ('kube-system', 'kinc-datapath')
+    assert pod['spec']['restartPolicy'] == 'Never' and not pod['spec'].get('hostNetwork')
+    script = pod['spec']['containers'][0]['command'][-1]
+    assert 'nslookup "$name" 10.43.0.10' in script and 'https://10.43.0.1/livez' in script
+    with open(os.path.join(REPO, 'playbooks/verify.yml')) as handle:
+        assert image in handle.read(), 'the probe uses the image verify.yml pulls anyway'
 
 
 @pytest.mark.skipif(not shutil.which('jq'), reason='jq is not installed')
-def test_crun_wrapper_drops_oom_score_adj_and_undelegated_limits(tmp_path):
+@pytest.mark.parametrize('delegated', ['cpu memory pids', 'cpuset cpu io memory hugetlb pids rdma'])
+def test_crun_wrapper_keeps_the_cgroup_path_and_drops_what_a_user_namespace_refuses(tmp_path, delegated):
     bundle = tmp_path / 'bundle'
     bundle.mkdir()
-    spec = {'ociVersion': '1.0.2', 'process': {'args': ['sh'], 'oomScoreAdj': -997},
-            'linux': {'resources': {'memory': {'limit': 1}, 'cpu': {'shares': 2}, 'pids': {'limit': 3},
-                                    'devices': [{'allow': False, 'access': 'rwm'}]}}}
+    resources = {'memory': {'limit': 1}, 'cpu': {'shares': 2, 'cpus': '0-1', 'mems': '0'}, 'pids': {'limit': 3},
+                 'blockIO': {'weight': 10}, 'devices': [{'allow': False, 'access': 'rwm'}]}
+    spec = {'ociVersion': '1.0.2', 'process': {'args': ['sh'], 'oomScoreAdj': -997, 'apparmorProfile': 'x'},
+            'mounts': [{'destination': '/sys', 'type': 'sysfs', 'source': 'sysfs', 'options': ['ro']},
+                       {'destination': '/dev/pts', 'type': 'devpts', 'source': 'devpts',
+                        'options': ['nosuid', 'gid=5', 'mode=620']}],
+            'linux': {'cgroupsPath': '/kubelet/kubepods/burstable/pod1/ctr1', 'resources': resources,
+                      'namespaces': [{'type': 'pid'}, {'type': 'mount'}]}}
     (bundle / 'config.json').write_text(json.dumps(spec))
+    controllers = tmp_path / 'cgroup.controllers'
+    controllers.write_text(delegated + '\n')
     fake_crun = tmp_path / 'crun'
     fake_crun.write_text('#!/bin/sh\necho "$@" > "%s"\n' % (tmp_path / 'args'))
     fake_crun.chmod(0o755)
-    env = dict(os.environ, KINC_CRUN=str(fake_crun))
+    env = dict(os.environ, KINC_CRUN=str(fake_crun), KINC_CGROUP_CONTROLLERS_FILE=str(controllers))
     args = ['--root', '/run/crun', 'create', '--bundle', str(bundle), 'ctr1']
     subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-crun-wrapper')] + args, env=env, check=True)
 
     edited = json.loads((bundle / 'config.json').read_text())
-    assert 'oomScoreAdj' not in edited['process']
-    # Which limits stay depends on the controllers this machine's /sys/fs/cgroup offers the wrapper.
-    with open('/sys/fs/cgroup/cgroup.controllers') if os.path.exists('/sys/fs/cgroup/cgroup.controllers') \
-            else open(os.devnull) as handle:
-        controllers = handle.read().split()
-    for key, controller in (('memory', 'memory'), ('cpu', 'cpu'), ('pids', 'pids')):
-        assert (key in edited['linux']['resources']) == (controller in controllers)
-    assert edited['linux']['resources']['devices'] == spec['linux']['resources']['devices']
+    assert edited['linux']['cgroupsPath'] == spec['linux']['cgroupsPath']
+    assert 'oomScoreAdj' not in edited['process'] and 'apparmorProfile' not in edited['process']
+    kept = edited['linux']['resources']
+    assert 'devices' not in kept
+    assert kept['memory'] == resources['memory'] and kept['pids'] == resources['pids']
+    assert ('blockIO' in kept) == ('io' in delegated.split())
+    assert kept['cpu'] == (resources['cpu'] if 'cpuset' in delegated.split() else {'shares': 2})
+    # No network namespace of its own (a hostNetwork pod): /sys becomes a read-only bind of the node's.
+    assert edited['mounts'][0] == {'destination': '/sys', 'type': 'bind', 'source': '/sys',
+                                   'options': ['nosuid', 'noexec', 'nodev', 'ro', 'rbind']}
+    assert edited['mounts'][1]['options'] == ['nosuid', 'mode=620']
     assert (tmp_path / 'args').read_text().split() == args
+
+
+@pytest.mark.parametrize('in_userns, controllers, route', [
+    ('0', 'cpu memory pids', 'root'),
+    ('0', '', 'root'),
+    ('1', 'cpuset cpu io memory pids', 'crun-wrapper'),
+    ('1', 'memory pids', 'crio-rootless'),
+    ('1', '', 'crio-rootless'),
+])
+def test_the_runtime_route_keeps_cgroup_paths_whenever_the_controllers_are_delegated(in_userns, controllers, route):
+    script = '. "$1"; shift; kinc_runtime_route "$@"'
+    result = subprocess.run(['bash', '-c', script, 'route', os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh'),
+                             in_userns] + controllers.split(), capture_output=True, text=True, check=True)
+    assert result.stdout == route + '\n'

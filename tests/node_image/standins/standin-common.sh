@@ -11,12 +11,16 @@ standin_log() {
   echo "$(date -u +%FT%TZ) $*" >> "$STANDIN_LOG_DIR/$1.log"
 }
 
+# The value of a stand-in knob (KINC_STANDIN_*) in the node's cluster.env, empty when unset.
+standin_setting() { # NAME
+  [ -r /etc/kinc/config/cluster.env ] || return 0
+  sed -n "s/^$1=//p" /etc/kinc/config/cluster.env | tr -d '"' | tail -n 1
+}
+
 # Fails like the real tool would when cluster.env sets KINC_STANDIN_FAIL_AT to this kinc step.
 standin_fail_at() { # TOOL STEP
-  local fail_at=""
-  if [ -r /etc/kinc/config/cluster.env ]; then
-    fail_at=$(sed -n 's/^KINC_STANDIN_FAIL_AT=//p' /etc/kinc/config/cluster.env | tr -d '"')
-  fi
+  local fail_at
+  fail_at=$(standin_setting KINC_STANDIN_FAIL_AT)
   if [ "$fail_at" = "$2" ]; then
     echo "stand-in $1: failing at step $2 as KINC_STANDIN_FAIL_AT asks" >&2
     exit 1

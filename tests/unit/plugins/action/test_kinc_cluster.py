@@ -136,7 +136,7 @@ def test_the_real_quadlet_generator_accepts_the_units(tmp_path):
                      '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
                      '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev',
                      '--label io.kinc.api-port=7443', '--label io.kinc.managed-by=kinc.kinc',
-                     '--privileged', '--env container=podman', 'localhost/kinc-node:latest'):
+                     '--privileged', '--env container=podman', cluster_spec.DEFAULT_IMAGE):
         assert fragment in exec_start
     # The node waits for its volumes' services, which create them with the same labels.
     assert 'Requires=kinc-dev-var-data-volume.service' in node

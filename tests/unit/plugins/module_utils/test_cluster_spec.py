@@ -195,3 +195,11 @@ def test_images_default_to_none_and_keep_archives():
         [{'name': 'a'}, {'name': 'b', 'images': ['localhost/app:dev', '/var/tmp/tools.tar']}], {})
     assert problems == []
     assert [c['images'] for c in declared] == [[], ['localhost/app:dev', '/var/tmp/tools.tar']]
+
+
+def test_a_version_kinc_builds_no_image_for_is_refused_unless_the_cluster_names_its_image():
+    _declared, problems = cluster_spec.declared_clusters([{'name': 'a', 'kubernetes_version': '1.34.2'}], {})
+    assert len(problems) == 1 and problems[0].startswith("kinc_clusters[0].kubernetes_version: '1.34.2': kinc builds "
+                                                         "node images for Kubernetes 1.37, 1.36, 1.35"), problems
+    assert cluster_spec.declared_clusters(
+        [{'name': 'a', 'kubernetes_version': '1.34.2', 'image': 'quay.io/me/node:v1.34.2'}], {})[1] == []

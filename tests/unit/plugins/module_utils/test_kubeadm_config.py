@@ -123,3 +123,28 @@ def test_cluster_env_omits_an_unpinned_version_and_defaults_events_off():
 def test_cluster_env_refuses_bad_ports(port):
     with pytest.raises(kc.KubeadmConfigError, match='api_port'):
         kc.cluster_env('dev', port, '10.244.43.0/24', '10.43.0.0/16')
+
+
+def api_server_sans(text):
+    return documents(text)['ClusterConfiguration']['apiServer']['certSANs']
+
+
+@pytest.mark.parametrize('address', ['192.0.2.10', '0.0.0.0', '2001:db8::7'])
+def test_a_published_address_is_a_san_of_the_api_server_certificate(template, address):
+    text = kc.render_kubeadm_config(template, 'dev', '10.244.43.0/24', '10.43.0.0/16', api_address=address)
+    assert api_server_sans(text) == ['localhost', '127.0.0.1', 'kinc-dev-control-plane', address]
+    env = kc.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16', api_address=address)
+    assert 'KINC_API_ADDRESS=%s\n' % address in env
+
+
+def test_the_default_address_leaves_cluster_env_as_before(template):
+    text = kc.render_kubeadm_config(template, 'dev', '10.244.43.0/24', '10.43.0.0/16')
+    assert api_server_sans(text)[-1] == '127.0.0.1'
+    assert kc.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16', api_address='127.0.0.1') \
+        == kc.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16')
+
+
+@pytest.mark.parametrize('address', ['not an ip', '192.0.2.300', ''])
+def test_an_address_that_is_not_an_ip_is_refused(template, address):
+    with pytest.raises(kc.KubeadmConfigError, match='api_address'):
+        kc.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16', api_address=address)

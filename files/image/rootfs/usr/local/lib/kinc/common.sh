@@ -7,14 +7,18 @@ KINC_IMAGE_ENV=/etc/kinc/image.env
 KINC_STATE_DIR=/var/lib/kinc
 KINC_KUBEADM_CONF=$KINC_STATE_DIR/kubeadm.yaml
 KINC_INITIALIZED=$KINC_STATE_DIR/initialized
+# The API server certificate's SANs as last issued (kinc-kubeadm-init), to re-issue it when they change.
+KINC_ISSUED_SANS=$KINC_STATE_DIR/apiserver-sans
 KINC_ADMIN_CONF=/etc/kubernetes/admin.conf
 KINC_CRIO_ENDPOINT=unix:///var/run/crio/crio.sock
 # The node's own, stable address (on lo, set up by kinc-entrypoint): the API server advertises
 # it and etcd listens on it, so a container that Podman recreates with another IP keeps working.
 # kubeadm_config.NODE_IP in the collection must equal it.
 KINC_NODE_IP=10.255.255.254
-export KINC_CONFIG_DIR KINC_NODE_IP KINC_CLUSTER_ENV KINC_MOUNTED_KUBEADM_CONF KINC_IMAGE_ENV KINC_STATE_DIR \
-  KINC_KUBEADM_CONF KINC_INITIALIZED KINC_ADMIN_CONF KINC_CRIO_ENDPOINT
+# The image of the datapath step's probe pod (nslookup, wget); the one playbooks/verify.yml uses too.
+KINC_PROBE_IMAGE=registry.k8s.io/e2e-test-images/busybox:1.36.1-1
+export KINC_CONFIG_DIR KINC_NODE_IP KINC_PROBE_IMAGE KINC_CLUSTER_ENV KINC_MOUNTED_KUBEADM_CONF KINC_IMAGE_ENV KINC_STATE_DIR \
+  KINC_KUBEADM_CONF KINC_INITIALIZED KINC_ISSUED_SANS KINC_ADMIN_CONF KINC_CRIO_ENDPOINT
 
 # Loads the image's facts, then the cluster's settings (the config volume) into the environment.
 kinc_load_env() {
@@ -31,8 +35,29 @@ kinc_in_userns() {
   ! grep -Eq '^[[:space:]]*0[[:space:]]+0[[:space:]]+4294967295[[:space:]]*$' /proc/self/uid_map
 }
 
+# The node's runtime route (files/image/README.md, "cgroups and the runtime route"), from whether it runs in
+# a user namespace (1/0) and the cgroup controllers it was given:
+#   root           not in a user namespace: CRI-O's crun as it is
+#   crun-wrapper   rootless with cpu, memory and pids delegated: runtime kinc-crun, cgroup paths kept
+#   crio-rootless  rootless without them: CRI-O's _CRIO_ROOTLESS=1, which also drops every cgroup path
+kinc_runtime_route() { # IN_USERNS CONTROLLER...
+  local in_userns=$1 controller; shift
+  if [ "$in_userns" != 1 ]; then echo root; return; fi
+  for controller in cpu memory pids; do
+    [[ " $* " == *" $controller "* ]] || { echo crio-rootless; return; }
+  done
+  echo crun-wrapper
+}
+
 kinc_kubectl() {
   kubectl --kubeconfig "$KINC_ADMIN_CONF" "$@"
+}
+
+# The apiServer.certSANs entries of a kubeadm configuration file, one per line, quotes removed.
+kinc_cert_sans() { # FILE
+  awk '/^[[:space:]]*certSANs:/ {on = 1; next}
+       on && /^[[:space:]]*-[[:space:]]/ {v = $0; sub(/^[[:space:]]*-[[:space:]]*/, "", v); gsub(/"/, "", v); print v; next}
+       on {on = 0}' "$1"
 }
 
 # Runs "$@" until it succeeds or $1 seconds have passed; the last attempt's output is kept.
