@@ -1,136 +1,202 @@
 #!/usr/bin/env bash
-# Benchmark of kinc.kinc.deploy on a booted Debian trixie test host with the node test image: wall time of the
-# deploy playbook for 1 and 3 clusters and of an unchanged re-run, and the podman invocations it makes (a
-# counting wrapper first in PATH), each beside the bare podman/systemctl commands doing the same work
-# (bench/bare.sh). Writes bench/results/results.json and results.md.
-# Usage: bench/run.sh [ansible-playbook arguments, e.g. -e kinc_config_mode=baked]
-#        (root, after tests/tooling/setup-machine.sh, build-testhost.sh and tests/node_image/build-test-image.sh)
+# Benchmarks of kinc.kinc.deploy on booted Debian trixie test hosts with the node test image (bench/README.md).
+# Each suite boots its own test host(s), measures, and appends its figures (with date, load average and core
+# count) to bench/results/results.jsonl; bench/report.py turns them into the results table.
+#   podman    Podman connection (controller on this machine): deploy, unchanged re-run and podman calls for
+#             1/3/5 clusters, each beside the bare podman/systemctl commands doing the same work (bare.sh)
+#   local     Ansible inside the test host with a local connection: deploy and unchanged re-run, 1/3/5
+#   delay     stand-in `kubeadm init` taking KINC_BENCH_DELAY seconds (default 20): deploy of 1 and 5
+#             clusters, kinc and bare
+#   fleet     one host with 2 clusters, then three hosts with 2 clusters each, in one ansible-playbook run
+#   allocate  kinc_allocate's module time for 100 clusters in one call (check mode, creating, unchanged)
+# Usage: bench/run.sh [--small] [--label NAME] [SUITE...] [-- ansible-playbook arguments]
+#   --small   one cluster per suite, a 2 s init delay, 10 clusters to allocate, no fleet: keeps the harness
+#             working (tests/run.sh bench), its figures mean little
+#   --label   stored with each figure (e.g. before/after), a column of the report
+# Root, after tests/tooling/setup-machine.sh and tests/tooling/build-testhost.sh; run it under
+# `flock /tmp/kinc-heavy.lock` on a shared machine.
 set -euo pipefail
 shopt -s inherit_errexit
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/tooling/lib.sh
-. "$HERE/../tests/tooling/lib.sh"
-HOST=kinc-tebench-host
-RESULTS=$HERE/results
-NODE_ARCHIVE=${KINC_NODE_TEST_ARCHIVE:-$KINC_CACHE/kinc-node-test.tar}
-EXTRA_ARGS=("$@")
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+
+SUITES=()
+SMALL=false
+KINC_BENCH_ANSIBLE_ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --small) SMALL=true ;;
+    --label) KINC_BENCH_LABEL=$2; shift ;;
+    --) shift; KINC_BENCH_ANSIBLE_ARGS=("$@"); break ;;
+    podman|local|delay|fleet|allocate) SUITES+=("$1") ;;
+    *) echo "unknown argument '$1'; see the usage in $0" >&2; exit 2 ;;
+  esac
+  shift
+done
+export KINC_BENCH_LABEL
+if $SMALL; then
+  CLUSTERS=(1); DELAY_CLUSTERS=(1); DELAY=${KINC_BENCH_DELAY:-2}; ALLOCATE=10
+  [ ${#SUITES[@]} -gt 0 ] || SUITES=(podman local delay allocate)
+else
+  CLUSTERS=(1 3 5); DELAY_CLUSTERS=(1 5); DELAY=${KINC_BENCH_DELAY:-20}; ALLOCATE=100
+  [ ${#SUITES[@]} -gt 0 ] || SUITES=(podman local delay fleet allocate)
+fi
+H1=$HOST_PREFIX-1
 work=$(mktemp -d)
-USER_EXEC=(podman exec -u kinc -e XDG_RUNTIME_DIR=/run/user/1000 -e HOME=/home/kinc -w /home/kinc "$HOST")
-
-cleanup() { podman rm -f -t0 "$HOST" >/dev/null 2>&1 || true; rm -rf "$work"; }
+cleanup() { remove_hosts; rm -rf "$work"; }
 trap cleanup EXIT
+mkdir -p "$RESULTS"
+: > "$RESULTS/ansible.log"
+bash "$KINC_REPO/tests/node_image/build-test-image.sh"
+# This checkout's node test image, kept aside: other checkouts on this machine rebuild the shared one.
+cp "$NODE_ARCHIVE" "$work/node.tar"
+NODE_ARCHIVE=$work/node.tar
 
-now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
-calls() { podman exec "$HOST" sh -c 'wc -l < /var/tmp/kinc-bench/podman-calls.log'; }
-reset_calls() { podman exec "$HOST" sh -c ': > /var/tmp/kinc-bench/podman-calls.log'; }
-
-boot() {
-  [ -f "$NODE_ARCHIVE" ] || { echo "missing $NODE_ARCHIVE: run tests/node_image/build-test-image.sh" >&2; exit 1; }
-  cleanup
-  work=$(mktemp -d)
-  podman run -d --name "$HOST" --hostname "$HOST" --privileged --systemd=always --cgroupns=private \
-    "$KINC_TESTHOST_IMAGE" >/dev/null
-  until podman exec "$HOST" systemctl is-system-running 2>/dev/null | grep -qE '^(running|degraded)$'; do sleep 0.25; done
-  podman exec "$HOST" install -d -m 1777 /var/tmp/kinc-bench
-  podman exec "$HOST" install -m 666 /dev/null /var/tmp/kinc-bench/podman-calls.log
-  podman cp "$HERE/podman-count.sh" "$HOST:/usr/local/bin/podman"
-  podman cp "$HERE/bare.sh" "$HOST:/usr/local/bin/kinc-bench-bare"
-  podman cp "$NODE_ARCHIVE" "$HOST:/var/tmp/kinc-bench/node.tar"
-  podman exec "$HOST" chmod 755 /usr/local/bin/podman /usr/local/bin/kinc-bench-bare
-  podman exec "$HOST" loginctl enable-linger kinc
-  until podman exec "$HOST" systemctl is-active -q user@1000.service; do sleep 0.25; done
-  "${USER_EXEC[@]}" /usr/bin/podman load -q -i /var/tmp/kinc-bench/node.tar >/dev/null
-}
-
-inventory() {  # $1: number of clusters
-  {
-    echo "all:"
-    echo "  hosts:"
-    echo "    $HOST: {ansible_connection: containers.podman.podman, ansible_python_interpreter: /usr/bin/python3}"
-    echo "  vars:"
-    echo "    kinc_user: kinc"
-    echo "    kinc_host_user: kinc"
-    echo "    kinc_node_image: localhost/kinc-node-test:latest"
-    echo "    kinc_host_preflight_ignore: [cgroup_controllers]"
-    # fs.inotify.* and kernel.keys.* of a privileged test host are this machine's: leave them alone.
-    echo "    kinc_host_sysctl_base: {}"
-    echo "    kinc_host_sysctl_per_cluster: {}"
-    echo "    kinc_clusters:"
-    for i in $(seq 1 "$1"); do echo "      - name: b$i"; done
-  } > "$work/inventory-$1.yml"
-}
-
-playbook() {  # $1: number of clusters, then the playbook and its extra arguments
-  local n=$1; shift
-  ANSIBLE_PIPELINING=false ansible-playbook -i "$work/inventory-$n.yml" -e kinc_hosts=all "${EXTRA_ARGS[@]}" "$@" \
-    >> "$RESULTS/ansible.log" 2>&1 || { tail -40 "$RESULTS/ansible.log" >&2; exit 1; }
+# A deploy-related playbook in connection MODE (podman or local) on H1 with N clusters; prints its wall time.
+pb() { # MODE N PLAYBOOK [ARGS...]
+  local mode=$1 n=$2; shift 2
+  if [ "$mode" = podman ]; then
+    [ -f "$work/podman-$n.yml" ] || podman_inventory "$n" "$H1" > "$work/podman-$n.yml"
+    playbook "$work/podman-$n.yml" "$@"
+  else
+    local_inventory "$n" | as_kinc "$H1" sh -c "cat > /home/kinc/inventory-$n.yml"
+    in_host_playbook "$H1" -i "/home/kinc/inventory-$n.yml" "${KINC_BENCH_ANSIBLE_ARGS[@]}" "$@"
+  fi
 }
 
 names() { for i in $(seq 1 "$1"); do printf 'b%s ' "$i"; done; }
 
-# One row: clusters, kinc deploy time and calls, re-run time and calls, bare deploy/check time and calls.
-measure() {
-  local n=$1 t0 t1 kinc_s kinc_calls rerun_s rerun_calls bare_s bare_calls check_s check_calls
-  inventory "$n"
-  reset_calls; t0=$(now); playbook "$n" kinc.kinc.deploy; t1=$(now)
-  kinc_s=$(elapsed "$t0" "$t1"); kinc_calls=$(calls)
-  reset_calls; t0=$(now); playbook "$n" kinc.kinc.deploy; t1=$(now)
-  rerun_s=$(elapsed "$t0" "$t1"); rerun_calls=$(calls)
+# The bare commands (bare.sh) for the N clusters kinc deployed last: capture kinc's files, purge, deploy them
+# bare and time it, then (when asked) time the bare check of an unchanged state; purges again.
+bare() { # MODE N CHECK(true|false); prints: deploy_s deploy_calls [check_s check_calls]
+  local mode=$1 n=$2 t0 t1 deploy_s deploy_calls
   # shellcheck disable=SC2046
-  "${USER_EXEC[@]}" kinc-bench-bare capture $(names "$n")
-  playbook "$n" kinc.kinc.cleanup -e kinc_purge=true
-  reset_calls; t0=$(now)
+  as_kinc "$H1" kinc-bench-bare capture $(names "$n")
+  pb "$mode" "$n" kinc.kinc.cleanup -e kinc_purge=true >/dev/null
+  reset_calls "$H1"; t0=$(now)
   # shellcheck disable=SC2046
-  "${USER_EXEC[@]}" kinc-bench-bare deploy $(names "$n")
-  t1=$(now); bare_s=$(elapsed "$t0" "$t1"); bare_calls=$(calls)
-  reset_calls; t0=$(now)
-  # shellcheck disable=SC2046
-  "${USER_EXEC[@]}" kinc-bench-bare check $(names "$n")
-  t1=$(now); check_s=$(elapsed "$t0" "$t1"); check_calls=$(calls)
-  playbook "$n" kinc.kinc.cleanup -e kinc_purge=true
-  printf '{"clusters": %s, "deploy_s": %s, "deploy_podman_calls": %s, "rerun_s": %s, "rerun_podman_calls": %s, ' \
-    "$n" "$kinc_s" "$kinc_calls" "$rerun_s" "$rerun_calls"
-  printf '"bare_deploy_s": %s, "bare_deploy_podman_calls": %s, "bare_check_s": %s, "bare_check_podman_calls": %s}\n' \
-    "$bare_s" "$bare_calls" "$check_s" "$check_calls"
+  as_kinc "$H1" kinc-bench-bare deploy $(names "$n")
+  t1=$(now); deploy_s=$(elapsed "$t0" "$t1"); deploy_calls=$(calls "$H1")
+  printf '%s %s' "$deploy_s" "$deploy_calls"
+  if "$3"; then
+    reset_calls "$H1"; t0=$(now)
+    # shellcheck disable=SC2046
+    as_kinc "$H1" kinc-bench-bare check $(names "$n")
+    t1=$(now); printf ' %s %s' "$(elapsed "$t0" "$t1")" "$(calls "$H1")"
+  fi
+  echo
+  pb "$mode" "$n" kinc.kinc.cleanup -e kinc_purge=true >/dev/null
 }
 
-mkdir -p "$RESULTS"
-: > "$RESULTS/ansible.log"
-log "booting $HOST"
-boot
-inventory 1
-t0=$(now); playbook 1 "$HERE/host.yml"; host_s=$(elapsed "$t0" "$(now)")
-reset_calls; t0=$(now); playbook 1 "$HERE/host.yml"; host_rerun_s=$(elapsed "$t0" "$(now)"); host_rerun_calls=$(calls)
-log "host prepared in ${host_s}s (unchanged re-run ${host_rerun_s}s); measuring 1 cluster"
-row1=$(measure 1)
-log "measuring 3 clusters"
-row3=$(measure 3)
-KINC_BENCH_ARGS="${EXTRA_ARGS[*]}" python3 - "$RESULTS" "$host_s" "$host_rerun_s" "$host_rerun_calls" "$row1" "$row3" <<'PY'
-import json, os, sys, time
-results, host_s, host_rerun_s, host_rerun_calls = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-rows = [json.loads(r) for r in sys.argv[5:]]
-doc = {'measured': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'cpus': os.cpu_count(),
-       'ansible_playbook_arguments': os.environ.get('KINC_BENCH_ARGS', ''),
-       'load_average_1m': os.getloadavg()[0], 'host_preparation_first_run_s': host_s,
-       'host_preparation_rerun_s': host_rerun_s, 'host_preparation_rerun_podman_calls': host_rerun_calls, 'rows': rows}
-with open(os.path.join(results, 'results.json'), 'w') as out:
-    json.dump(doc, out, indent=2)
-lines = ['# kinc deploy benchmark (%s, %d cores, load %.1f, arguments: %s)'
-         % (doc['measured'], doc['cpus'], doc['load_average_1m'], doc['ansible_playbook_arguments'] or 'none'),
-         '', 'Host preparation (kinc_host): first run %.1f s, unchanged re-run %.1f s (%d podman calls);'
-         ' the re-run is part of every deploy below.' % (host_s, host_rerun_s, host_rerun_calls), '',
-         '| clusters | what | kinc.kinc.deploy | bare commands | ratio | podman calls kinc (per cluster) | podman calls bare |',
-         '|---|---|---|---|---|---|---|']
-for r in rows:
-    n = r['clusters']
-    lines.append('| %d | deploy | %.1f s | %.1f s | %.1fx | %d (%.1f) | %d |' % (
-        n, r['deploy_s'], r['bare_deploy_s'], r['deploy_s'] / r['bare_deploy_s'], r['deploy_podman_calls'],
-        r['deploy_podman_calls'] / n, r['bare_deploy_podman_calls']))
-    lines.append('| %d | unchanged re-run | %.1f s | %.1f s | %.1fx | %d (%.1f) | %d |' % (
-        n, r['rerun_s'], r['bare_check_s'], r['rerun_s'] / r['bare_check_s'], r['rerun_podman_calls'],
-        r['rerun_podman_calls'] / n, r['bare_check_podman_calls']))
-with open(os.path.join(results, 'results.md'), 'w') as out:
-    out.write('\n'.join(lines) + '\n')
-print('\n'.join(lines))
-PY
+prepare_host() { # MODE: boot H1 and prepare it (kinc_host) in that mode; records the host preparation
+  local mode=$1 first rerun
+  log "booting $H1 ($mode connection)"
+  boot "$H1"
+  [ "$mode" = podman ] || install_ansible_in_host "$H1"
+  [ "$mode" = podman ] || podman cp "$HERE/host.yml" "$H1:$IN_HOST/host.yml"
+  local host_playbook=$HERE/host.yml; [ "$mode" = podman ] || host_playbook=$IN_HOST/host.yml
+  first=$(pb "$mode" 1 "$host_playbook")
+  reset_calls "$H1"
+  rerun=$(pb "$mode" 1 "$host_playbook")
+  record host_preparation "{\"connection\": \"$mode\", \"first_run_s\": $first, \"rerun_s\": $rerun,
+    \"rerun_podman_calls\": $(calls "$H1")}"
+}
+
+# Deploy from scratch, unchanged re-run, podman calls of each, and (Podman connection) the bare commands.
+suite_connection() { # MODE
+  local mode=$1 n deploy_s deploy_calls rerun_s rerun_calls figures bare_figures
+  prepare_host "$mode"
+  for n in "${CLUSTERS[@]}"; do
+    log "$mode connection: $n cluster(s)"
+    reset_calls "$H1"; deploy_s=$(pb "$mode" "$n" kinc.kinc.deploy); deploy_calls=$(calls "$H1")
+    reset_calls "$H1"; rerun_s=$(pb "$mode" "$n" kinc.kinc.deploy); rerun_calls=$(calls "$H1")
+    # Which podman calls an unchanged run still makes (uid and arguments), for whoever trims them next.
+    podman exec "$H1" cat /var/tmp/kinc-bench/podman-calls.log > "$RESULTS/podman-calls-$mode-$n-rerun.log"
+    if [ "$mode" = podman ]; then
+      figures=$(bare "$mode" "$n" true); read -r -a bare_figures <<< "$figures"
+      record deploy "{\"connection\": \"$mode\", \"clusters\": $n, \"init_delay_s\": 0, \"deploy_s\": $deploy_s,
+        \"deploy_podman_calls\": $deploy_calls, \"rerun_s\": $rerun_s, \"rerun_podman_calls\": $rerun_calls,
+        \"bare_deploy_s\": ${bare_figures[0]}, \"bare_deploy_podman_calls\": ${bare_figures[1]},
+        \"bare_check_s\": ${bare_figures[2]}, \"bare_check_podman_calls\": ${bare_figures[3]}}"
+    else
+      pb "$mode" "$n" kinc.kinc.cleanup -e kinc_purge=true >/dev/null
+      record deploy "{\"connection\": \"$mode\", \"clusters\": $n, \"init_delay_s\": 0, \"deploy_s\": $deploy_s,
+        \"deploy_podman_calls\": $deploy_calls, \"rerun_s\": $rerun_s, \"rerun_podman_calls\": $rerun_calls}"
+    fi
+  done
+}
+suite_podman() { suite_connection podman; }
+suite_local() { suite_connection local; }
+
+# Every node's init takes DELAY seconds, as a real node's does: N clusters should take about one's time.
+suite_delay() {
+  local n deploy_s deploy_calls figures bare_figures journal
+  KINC_BENCH_INIT_DELAY=$DELAY prepare_host podman
+  for n in "${DELAY_CLUSTERS[@]}"; do
+    log "init delay ${DELAY}s: $n cluster(s)"
+    reset_calls "$H1"; deploy_s=$(pb podman "$n" kinc.kinc.deploy); deploy_calls=$(calls "$H1")
+    # The knob reached the node: its kubelet-start phase said so (and a mistake here would void the figures).
+    journal=$(as_kinc "$H1" podman exec kinc-b1-control-plane journalctl -q -u kinc-kubeadm-init.service)
+    grep -q "waiting ${DELAY}s as KINC_STANDIN_INIT_DELAY asks" <<< "$journal" \
+      || { echo "the stand-in init delay did not reach kinc-b1-control-plane:" >&2; echo "$journal" >&2; return 1; }
+    figures=$(bare podman "$n" false); read -r -a bare_figures <<< "$figures"
+    record deploy "{\"connection\": \"podman\", \"clusters\": $n, \"init_delay_s\": $DELAY, \"deploy_s\": $deploy_s,
+      \"deploy_podman_calls\": $deploy_calls, \"bare_deploy_s\": ${bare_figures[0]},
+      \"bare_deploy_podman_calls\": ${bare_figures[1]}}"
+  done
+}
+
+# Ansible's forks converge the hosts at once: three hosts should take about one host's time.
+suite_fleet() {
+  local hosts=() pids=() h pid count deploy_s rerun_s
+  for count in 1 3; do
+    remove_hosts
+    hosts=()
+    for h in $(seq 1 "$count"); do hosts+=("$HOST_PREFIX-$h"); done
+    log "fleet: booting ${hosts[*]}"
+    pids=()
+    for h in "${hosts[@]}"; do boot "$h" & pids+=($!); done
+    for pid in "${pids[@]}"; do wait "$pid"; done
+    podman_inventory 2 "${hosts[@]}" > "$work/fleet-$count.yml"
+    log "fleet: $count host(s) with 2 clusters each"
+    deploy_s=$(playbook "$work/fleet-$count.yml" kinc.kinc.deploy)
+    rerun_s=$(playbook "$work/fleet-$count.yml" kinc.kinc.deploy)
+    record fleet "{\"connection\": \"podman\", \"hosts\": $count, \"clusters_per_host\": 2,
+      \"deploy_s\": $deploy_s, \"rerun_s\": $rerun_s}"
+  done
+}
+
+# kinc_allocate run by itself in the host as the user kinc (python3 and the module, no Ansible around it).
+suite_allocate() {
+  local args t check_s create_s unchanged_s
+  # A prepared host: kinc_host creates what the allocation needs host-wide.
+  prepare_host podman
+  install_ansible_in_host "$H1"
+  args=$(python3 -c 'import json, sys; print(json.dumps({"ANSIBLE_MODULE_ARGS": {
+    "clusters": [{"name": "a%d" % i} for i in range(1, int(sys.argv[1]) + 1)], "_ansible_check_mode": sys.argv[2] == "check"}}))' \
+    "$ALLOCATE" check)
+  echo "$args" | as_kinc "$H1" sh -c 'cat > /tmp/allocate-check.json'
+  echo "${args/\"_ansible_check_mode\": true/\"_ansible_check_mode\": false}" | as_kinc "$H1" sh -c 'cat > /tmp/allocate.json'
+  allocate() { # ARGS_FILE: prints the module's wall time
+    # shellcheck disable=SC2016 # the in-host bash expands them
+    as_kinc "$H1" env PYTHONPATH="$IN_HOST/ansible:$IN_HOST/collections" bash -c 'TIMEFORMAT=%R
+      { time python3 "$0/ansible_collections/kinc/kinc/plugins/modules/kinc_allocate.py" "$1" > /tmp/allocate.out; } 2>&1
+      grep -q "\"failed\": true" /tmp/allocate.out && { cat /tmp/allocate.out >&2; exit 1; }; true' "$IN_HOST/collections" "$1"
+  }
+  check_s=$(allocate /tmp/allocate-check.json)
+  create_s=$(allocate /tmp/allocate.json)
+  unchanged_s=$(allocate /tmp/allocate.json)
+  t=$(as_kinc "$H1" python3 -c 'import json; print(len(json.load(open("/tmp/allocate.out"))["clusters"]))')
+  [ "$t" = "$ALLOCATE" ] || { echo "kinc_allocate returned $t clusters, not $ALLOCATE" >&2; return 1; }
+  record allocate "{\"clusters\": $ALLOCATE, \"check_mode_s\": $check_s, \"create_s\": $create_s,
+    \"unchanged_s\": $unchanged_s}"
+}
+
+for suite in "${SUITES[@]}"; do
+  log "suite $suite"
+  "suite_$suite"
+  remove_hosts
+done
+python3 "$HERE/report.py" "$RESULTS/results.jsonl" > "$RESULTS/results.md"
+cat "$RESULTS/results.md"

@@ -23,6 +23,8 @@ stage_lint() {
 stage_unit() { python -m pytest -q -p no:cacheprovider tests/unit; }
 stage_integration() { python -m pytest -q -p no:cacheprovider tests/integration; }
 stage_node_image() { python -m pytest -q -p no:cacheprovider tests/node_image; }
+# Not in ALL_STAGES (about 4 minutes): the benchmark once in its small mode, so that it keeps working.
+stage_bench() { bash bench/run.sh --small --label ci; }
 stage_molecule() {
   local failed=0 s
   for s in "${MOLECULE_SCENARIOS[@]}"; do
