@@ -11,6 +11,7 @@
 Run after `. tests/tooling/lib.sh` (the test venv on PATH, kinc.kinc and containers.podman resolvable).
 """
 
+import contextlib
 import json
 import os
 import re
@@ -112,6 +113,8 @@ def clean_private_podman(private_podman):
 class TestHost:
     """A booted kinc test host container (Debian trixie, systemd PID 1, rootless Podman for user kinc)."""
 
+    __test__ = False  # a helper, not a test class, wherever a test module imports it
+
     USER = 'kinc'
     UID = 1000
 
@@ -172,18 +175,25 @@ class TestHost:
         run(['podman', 'rm', '--force', '--time', '0', self.name], check=False)
 
 
-@pytest.fixture(scope='session')
-def testhost():
+@contextlib.contextmanager
+def booted_testhost(kind, host_class=TestHost):
+    """A booted test host with lingering for its user, removed afterwards, whatever happened."""
     _require('podman')
     if run(['podman', 'image', 'exists', TESTHOST_IMAGE], check=False).returncode != 0:
         pytest.fail('%s is missing: run tests/tooling/build-testhost.sh' % TESTHOST_IMAGE)
-    host = TestHost('kinc-ta-testhost-%d' % os.getpid())
+    host = host_class('kinc-ta-%s-%d' % (kind, os.getpid()))
     try:
         host.start()
         host.enable_linger()
         yield host
     finally:
         host.remove()
+
+
+@pytest.fixture(scope='session')
+def testhost():
+    with booted_testhost('testhost') as host:
+        yield host
 
 
 _RESULT_LINE = re.compile(r'^(\S+) \| ([A-Z!]+) => ', re.M)

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import BUSYBOX_IMAGE, REPO, TestHost, wait_until
+from conftest import BUSYBOX_IMAGE, REPO, booted_testhost, wait_until
 
 NODE_IMAGE = os.environ.get('KINC_NODE_TEST_IMAGE', 'localhost/kinc-node-test:latest')
 IMAGE_MB = int(os.environ.get('KINC_DAY2_IMAGE_MB', '4'))
@@ -80,13 +80,8 @@ class Day2(object):
 @pytest.fixture(scope='module')
 def day2_host():
     """A test host of its own: the clusters these tests leave must not change other tests' allocations."""
-    host = TestHost('kinc-ta-day2-%d' % os.getpid())
-    try:
-        host.start()
-        host.enable_linger()
+    with booted_testhost('day2') as host:
         yield host
-    finally:
-        host.remove()
 
 
 @pytest.fixture(scope='module')

@@ -7,12 +7,11 @@ mode 1777). Each user's kinc_allocate runs through ansible-playbook with become 
 started before either is collected."""
 
 import ipaddress
-import os
 import json
 
 import pytest
 
-from conftest import TestHost, wait_until
+from conftest import TestHost, booted_testhost, wait_until
 
 RECORD_DIR = '/var/lib/kinc/allocations'
 SECOND_USER, SECOND_UID = 'kinc2', 1001
@@ -36,16 +35,11 @@ class TwoUserHost(TestHost):
 
 @pytest.fixture(scope='module')
 def host():
-    host = TwoUserHost('kinc-ta-twousers-%d' % os.getpid())
-    try:
-        host.start()
-        host.enable_linger()
+    with booted_testhost('twousers', TwoUserHost) as host:
         host.add_user(SECOND_USER, SECOND_UID)
         host.exec('install', '-d', '-o', 'root', '-g', 'root', '-m', '0755', '/var/lib/kinc')
         host.exec('install', '-d', '-o', 'root', '-g', 'root', '-m', '1777', RECORD_DIR)
         yield host
-    finally:
-        host.remove()
 
 
 USERS = ((TestHost.USER, TestHost.UID), (SECOND_USER, SECOND_UID))
