@@ -10,7 +10,7 @@ __metaclass__ = type
 from collections import namedtuple
 
 from ansible_collections.kinc.kinc.plugins.module_utils import host_network, naming
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation import TakenNetwork
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import TakenNetwork, existing_allocations
 
 # labelled_objects: [(description, labels)], volumes first (the record kinc_allocate writes);
 # volume_labels: {volume name: labels} of every volume; taken_ports: set of ints (published by containers);
@@ -19,16 +19,21 @@ HostFacts = namedtuple('HostFacts', ['labelled_objects', 'volume_labels', 'taken
                                      'taken_networks'])
 
 
-def gather_facts(client, proc='/proc'):
-    """`client` None: Podman is not installed, so no cluster, container or Podman network exists yet."""
+def gather_facts(client, proc='/proc', names=None):
+    """`client` None: Podman is not installed, so no cluster, container or Podman network exists yet.
+
+    `names`: the requested clusters; when every one of them is allocated on its volumes already, nothing else is
+    read, since nothing new is decided (an unchanged run costs one podman call)."""
     volumes = client.volumes() if client else []
-    containers = client.containers() if client else []
     labelled = [('volume %s' % v.name, v.labels) for v in volumes if naming.LABEL_CLUSTER in v.labels]
+    volume_labels = dict((v.name, v.labels) for v in volumes)
+    if names is not None and set(names) <= set(existing_allocations(labelled)):
+        return HostFacts(labelled, volume_labels, set(), [], [])
+    containers = client.containers() if client else []
     labelled += [('container %s' % c.name, c.labels) for c in containers if naming.LABEL_CLUSTER in c.labels]
     # A stopped container binds its published ports again when it starts.
     ports = set(p.host_port for c in containers for p in c.ports if p.protocol == 'tcp')
     networks = [TakenNetwork(net, 'the route via %s' % dev) for net, dev in host_network.routes(proc)]
     networks += [TakenNetwork(subnet, 'Podman network %s' % n.name) for n in (client.networks() if client else [])
                  for subnet in n.subnets if ':' not in subnet]
-    return HostFacts(labelled, dict((v.name, v.labels) for v in volumes), ports, host_network.listeners(proc),
-                     networks)
+    return HostFacts(labelled, volume_labels, ports, host_network.listeners(proc), networks)

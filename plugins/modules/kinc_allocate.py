@@ -371,7 +371,7 @@ def allocate(module):
         params['lock_timeout'], record_dir, params['lock_path'])
     try:
         with lock:
-            facts = gather_facts(client)
+            facts = gather_facts(client, names=[r.name for r in requests])
             existing = existing_allocations(facts.labelled_objects)
             others = [] if unusable else allocation_record.others(record_dir, uid)
             decided = plan(requests, existing, facts.taken_ports, facts.taken_networks, params['base_port'],

@@ -144,6 +144,17 @@ def test_gather_facts_from_captured_podman(version, api_port):
     assert json.loads(fixture_text(version, 'version.json'))['Client']['Version'].startswith(version[7:10])
 
 
+def test_clusters_all_allocated_on_their_volumes_need_nothing_else_read():
+    runner = CapturedPodman('podman-5.4-rootless')
+    facts = gather_facts(PodmanClient(runner), proc=PROC, names=['capdev'])
+    assert [argv[1:3] for argv in runner.calls] == [['volume', 'ls']]
+    assert existing_allocations(facts.labelled_objects)['capdev'].api_port == 6443
+    assert (facts.taken_ports, facts.listeners, facts.taken_networks) == (set(), [], [])
+    runner = CapturedPodman('podman-5.4-rootless')
+    gather_facts(PodmanClient(runner), proc=PROC, names=['capdev', 'new'])
+    assert [argv[1:3] for argv in runner.calls] == [['volume', 'ls'], ['ps', '--all'], ['network', 'ls']]
+
+
 def test_gather_facts_ignores_udp_ports_and_ipv6_subnets(tmp_path):
     ps = [{'Names': ['dns'], 'Labels': None, 'State': 'running',
            'Ports': [{'host_ip': '', 'host_port': 20053, 'container_port': 53, 'protocol': 'udp'},
