@@ -87,6 +87,8 @@ class FakeHost:
         self.free = 10 ** 10   # free bytes of the disk holding the volumes (df in a node)
         self.node_missing = set()  # executables a node's image lacks
         self.node_refuse = {}  # 'tool verb' run in a node -> stderr of a failure (e.g. a full disk)
+        self.api_up = True     # a running node's API server answers kubectl
+        self.cluster_dump = 'kubectl cluster-info dump of the node\n'
         self.active = {}       # service -> ActiveState
         self.sub = {}          # service -> SubState
         self.loaded = {}       # service -> Quadlet file text loaded at the last daemon-reload
@@ -214,7 +216,7 @@ class FakeHost:
 
     def _is_mutating(self, argv):
         read_only = (('volume', 'ls'), ('volume', 'inspect'), ('container', 'inspect'), ('image', 'inspect'),
-                     ('network', 'ls'), ('ps',), ('exec',), ('show',))
+                     ('network', 'ls'), ('ps',), ('exec',), ('show',), ('status',))
         args = self._args(argv)
         if args[:1] == ['exec'] and (args[2:4] == ['skopeo', 'copy'] or args[2:3] == ['rm']):
             return True
@@ -261,10 +263,16 @@ class FakeHost:
             if args[-1] not in self.volumes:
                 return 125, '', 'Error: inspecting object: no such volume %s' % args[-1]
             return 0, self.created[args[-1]] + '\n', ''
+        if args[:4] == ['volume', 'inspect', '--format', 'json']:
+            if args[-1] not in self.volumes:
+                return 125, '[]', 'Error: inspecting object: no such volume %s' % args[-1]
+            labels, mountpoint = self.volumes[args[-1]]
+            return 0, json.dumps([{'Name': args[-1], 'Labels': labels, 'Mountpoint': mountpoint,
+                                   'CreatedAt': self.created[args[-1]]}]), ''
         if args[:2] == ['container', 'inspect']:
             if args[-1] not in self.containers:
                 return 125, '[]', 'Error: no such container %s' % args[-1]
-            return 0, json.dumps([{'State': {'Status': self.containers[args[-1]]['state']}}]), ''
+            return 0, json.dumps([{'Name': args[-1], 'State': {'Status': self.containers[args[-1]]['state']}}]), ''
         if args[:2] == ['image', 'inspect']:
             return self._image_inspect(args[-1])
         if args[:2] == ['network', 'ls']:
@@ -323,10 +331,12 @@ class FakeHost:
     def _exec(self, container, argv):
         if (self.containers.get(container) or {}).get('state') != 'running':
             return 125, '', 'Error: no container with name or ID "%s" found' % container
+        if argv[0] == 'timeout':
+            argv = argv[2:]
         if argv[0] == 'kubectl':
-            return 0, json.dumps(ADMIN), ''
+            return self._kubectl(argv[1:])
         if argv[0] == 'journalctl':
-            return 0, 'node journal of %s\n' % argv[2], ''
+            return 0, 'node journal of %s\n' % (argv[2] if argv[1] == '-u' else 'the node'), ''
         if argv[0] in self.node_missing:
             return 127, '', 'exec: "%s": executable file not found in $PATH' % argv[0]
         if ' '.join(argv[:2]) in self.node_refuse:
@@ -347,6 +357,19 @@ class FakeHost:
         if argv[0] == 'skopeo':
             return self._skopeo(container, argv[1:])
         raise AssertionError('unexpected exec %s' % argv)
+
+    def _kubectl(self, args):
+        if args[:2] == ['--kubeconfig', '/etc/kubernetes/admin.conf'] and args[2:4] == ['config', 'view']:
+            return 0, json.dumps(ADMIN), ''
+        if not self.api_up:
+            return 1, '', 'The connection to the server localhost:6443 was refused - did you specify the right host?'
+        if args == ['get', '--raw', '/readyz']:
+            return 0, 'ok', ''
+        if args[:2] == ['get', 'nodes,pods,events']:
+            return 0, 'NAME STATUS\nnode Ready\n', ''
+        if args[:2] == ['cluster-info', 'dump']:
+            return 0, self.cluster_dump, ''
+        raise AssertionError('unexpected kubectl %s' % args)
 
     def _skopeo(self, container, args):
         store = self.node_images.setdefault(container, {})
@@ -382,6 +405,10 @@ class FakeHost:
         if verb == 'show':
             props = args[1].split('=', 1)[1].split(',')
             return 0, '\n'.join(self._show(unit, props) for unit in args[2:]), ''
+        if verb == 'status':
+            unit = args[-1]
+            state = self.active.get(unit, 'inactive')
+            return (0 if state == 'active' else 3), '%s\n   Active: %s\n' % (unit, state), ''
         if verb == 'daemon-reload':
             self._reload()
         elif verb in ('start', 'restart'):
