@@ -11,7 +11,8 @@ It keeps the state those commands change, with the semantics kinc relies on:
   /var inside: `podman exec <node> cat /var/...` and `podman cp` into /var/... are files of that volume;
 - the owner's image storage holds images by name (their config, whose digest is the ID); `podman save`
   writes the config as the archive, and `skopeo copy` in the node stores an archive's config under a name in
-  the node's own store.
+  the node's own store;
+- in a running node, kubectl answers while `api_up` (readyz, get, cluster-info dump) and reads admin.conf.
 Files are real, under a temporary directory. `kill_after(n)` simulates a SIGKILL right after the n-th
 mutating step (a mutating command, or a file created, replaced, removed or chmod'ed): from then on nothing
 happens any more and every call raises Killed.
