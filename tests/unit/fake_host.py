@@ -7,7 +7,12 @@ It keeps the state those commands change, with the semantics kinc relies on:
   NeedDaemonReload says when the Quadlet file differs from what was loaded;
 - a started node container carries the labels of the loaded .container unit, is removed when its service
   stops (Quadlet's --rm), and starting it creates missing volumes from the .volume units;
-- a node's status, initialized marker and admin kubeconfig live on its /var volume.
+- a node's status, initialized marker and admin kubeconfig live on its /var volume, which is the node's
+  /var inside: `podman exec <node> cat /var/...` and `podman cp` into /var/... are files of that volume;
+- the owner's image storage holds images by name (their config, whose digest is the ID); `podman save`
+  writes the config as the archive, and `skopeo copy` in the node stores an archive's config under a name in
+  the node's own store;
+- in a running node, kubectl answers while `api_up` (readyz, get, cluster-info dump) and reads admin.conf.
 Files are real, under a temporary directory. `kill_after(n)` simulates a SIGKILL right after the n-th
 mutating step (a mutating command, or a file created, replaced, removed or chmod'ed): from then on nothing
 happens any more and every call raises Killed.
@@ -15,6 +20,7 @@ happens any more and every call raises Killed.
 
 import contextlib
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -70,10 +76,20 @@ class FakeHost:
         self.home = root / 'home'
         # The host-wide allocation record (root-owned, 1777 on a real host).
         self.record_dir = str(root / 'allocations')
-        os.mkdir(self.record_dir, 0o1777)
+        os.mkdir(self.record_dir)
+        os.chmod(self.record_dir, 0o1777)
         self.calls = []
         self.volumes = {}      # name -> [labels, mountpoint]
-        self.containers = {}   # name -> {'id', 'state', 'labels'}
+        self.created = {}      # volume name -> CreatedAt as podman prints it
+        self.containers = {}   # name -> {'id', 'state', 'labels', 'ports'}
+        self.networks = {'podman': ['10.88.0.0/16']}
+        self.images = {}       # the owner's storage: name -> {'config', 'size'}
+        self.node_images = {}  # node container -> {name: config} of its own store
+        self.free = 10 ** 10   # free bytes of the disk holding the volumes (df in a node)
+        self.node_missing = set()  # executables a node's image lacks
+        self.node_refuse = {}  # 'tool verb' run in a node -> stderr of a failure (e.g. a full disk)
+        self.api_up = True     # a running node's API server answers kubectl
+        self.cluster_dump = 'kubectl cluster-info dump of the node\n'
         self.active = {}       # service -> ActiveState
         self.sub = {}          # service -> SubState
         self.loaded = {}       # service -> Quadlet file text loaded at the last daemon-reload
@@ -146,10 +162,32 @@ class FakeHost:
         return wrapper
 
     # -- the world -----------------------------------------------------------------------------
-    def add_volume(self, name, labels):
+    def add_volume(self, name, labels, created=None):
         mountpoint = self.root / 'volumes' / name
         mountpoint.mkdir(parents=True)
         self.volumes[name] = [dict(labels), str(mountpoint)]
+        self.created[name] = created or iso(self.clock)
+
+    def volume_labels(self):
+        return dict((n, v[0]) for n, v in self.volumes.items())
+
+    def add_container(self, name, labels, state='running', ports=()):
+        """A container made outside Quadlet (or one whose service is gone); ports as `podman ps` prints them."""
+        self.containers[name] = {'id': 'c%d' % self.next_id, 'state': state, 'labels': dict(labels),
+                                 'ports': list(ports)}
+        self.next_id += 1
+
+    def add_image(self, name, config, size=10 ** 8):
+        """An image of the owner's storage; its ID is the digest of its config."""
+        self.images[name] = {'config': config, 'size': size}
+
+    def node_path(self, container, path):
+        """The host path of `path` (under /var) inside node `container`: a file of its /var volume."""
+        assert path.startswith('/var/'), path
+        volume = naming.var_volume_name(container[len('kinc-'):-len('-control-plane')])
+        if volume not in self.volumes:
+            return None
+        return os.path.join(self.volumes[volume][1], path[len('/var/'):])
 
     def node_file(self, container, name):
         """A file of the node's /var volume (status.json, initialized, admin.conf) on the host."""
@@ -178,9 +216,13 @@ class FakeHost:
         }
 
     def _is_mutating(self, argv):
-        read_only = (('volume', 'ls'), ('ps',), ('exec',), ('show',))
+        read_only = (('volume', 'ls'), ('volume', 'inspect'), ('container', 'inspect'), ('image', 'inspect'),
+                     ('network', 'ls'), ('ps',), ('exec',), ('show',), ('status',))
+        args = self._args(argv)
+        if args[:1] == ['exec'] and (args[2:4] == ['skopeo', 'copy'] or args[2:3] == ['rm']):
+            return True
         return (os.path.basename(argv[0]) != 'journalctl'
-                and not any(tuple(self._args(argv)[:len(r)]) == r for r in read_only))
+                and not any(tuple(args[:len(r)]) == r for r in read_only))
 
     def mutating(self):
         """The commands run that change something on a real host."""
@@ -216,16 +258,72 @@ class FakeHost:
             return 0, args[-1] + '\n', ''
         if args[:2] == ['volume', 'rm']:
             self.volumes.pop(args[-1], None)
+            self.created.pop(args[-1], None)
             return 0, '', ''
+        if args[:2] == ['volume', 'inspect'] and args[2:4] == ['--format', '{{.CreatedAt}}']:
+            if args[-1] not in self.volumes:
+                return 125, '', 'Error: inspecting object: no such volume %s' % args[-1]
+            return 0, self.created[args[-1]] + '\n', ''
+        if args[:4] == ['volume', 'inspect', '--format', 'json']:
+            if args[-1] not in self.volumes:
+                return 125, '[]', 'Error: inspecting object: no such volume %s' % args[-1]
+            labels, mountpoint = self.volumes[args[-1]]
+            return 0, json.dumps([{'Name': args[-1], 'Labels': labels, 'Mountpoint': mountpoint,
+                                   'CreatedAt': self.created[args[-1]]}]), ''
+        if args[:2] == ['container', 'inspect']:
+            if args[-1] not in self.containers:
+                return 125, '[]', 'Error: no such container %s' % args[-1]
+            return 0, json.dumps([{'Name': args[-1], 'State': {'Status': self.containers[args[-1]]['state']}}]), ''
+        if args[:2] == ['image', 'inspect']:
+            return self._image_inspect(args[-1])
+        if args[:2] == ['network', 'ls']:
+            return 0, json.dumps([{'name': n, 'subnets': [{'subnet': s} for s in subnets]}
+                                  for n, subnets in sorted(self.networks.items())]), ''
         if args[0] == 'ps':
-            return 0, json.dumps([{'Names': [n], 'Id': c['id'], 'State': c['state'], 'Labels': c['labels']}
+            return 0, json.dumps([{'Names': [n], 'Id': c['id'], 'State': c['state'], 'Labels': c['labels'],
+                                   'Ports': c.get('ports', [])}
                                   for n, c in sorted(self.containers.items())]), ''
         if args[0] == 'rm':
             self.containers.pop(args[-1], None)
             return 0, '', ''
         if args[0] == 'exec':
             return self._exec(args[1], args[2:])
+        if args[0] == 'save':
+            return self._save(args[args.index('-o') + 1], args[-1])
+        if args[0] == 'cp':
+            return self._cp(args[1], *args[2].split(':', 1))
         raise AssertionError('unexpected podman %s' % args)
+
+    def _image(self, reference):
+        """The owner's image `reference` names (a short name is looked up under localhost/), or None."""
+        for name in (reference, 'localhost/' + reference):
+            if name in self.images:
+                return name, self.images[name]
+        return None, None
+
+    def _image_inspect(self, reference):
+        name, image = self._image(reference)
+        if image is None:
+            return 125, '[]', 'Error: %s: image not known' % reference
+        image_id = hashlib.sha256(image['config'].encode()).hexdigest()
+        return 0, json.dumps([{'Id': image_id, 'RepoTags': [name], 'Size': image['size']}]), ''
+
+    def _save(self, path, reference):
+        _name, image = self._image(reference)
+        if image is None:
+            return 125, '', 'Error: %s: image not known' % reference
+        with open(path, 'w') as handle:
+            handle.write(image['config'])
+        return 0, '', ''
+
+    def _cp(self, source, container, inside):
+        if container not in self.containers:
+            return 125, '', 'Error: no container with name or ID "%s" found' % container
+        target = self.node_path(container, inside)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(source) as src, open(target, 'w') as dst:
+            dst.write(src.read())
+        return 0, '', ''
 
     def _create_volume(self, name, labels):
         if name not in self.volumes:
@@ -234,11 +332,60 @@ class FakeHost:
     def _exec(self, container, argv):
         if (self.containers.get(container) or {}).get('state') != 'running':
             return 125, '', 'Error: no container with name or ID "%s" found' % container
+        if argv[0] == 'timeout':
+            argv = argv[2:]
         if argv[0] == 'kubectl':
-            return 0, json.dumps(ADMIN), ''
+            return self._kubectl(argv[1:])
         if argv[0] == 'journalctl':
-            return 0, 'node journal of %s\n' % argv[2], ''
+            return 0, 'node journal of %s\n' % (argv[2] if argv[1] == '-u' else 'the node'), ''
+        if argv[0] in self.node_missing:
+            return 127, '', 'exec: "%s": executable file not found in $PATH' % argv[0]
+        if ' '.join(argv[:2]) in self.node_refuse:
+            return 1, '', self.node_refuse[' '.join(argv[:2])]
+        if argv[0] == 'cat':
+            path = self.node_path(container, argv[1])
+            if path is None or not os.path.exists(path):
+                return 1, '', 'cat: %s: No such file or directory' % argv[1]
+            with open(path) as handle:
+                return 0, handle.read(), ''
+        if argv[:2] == ['rm', '-f']:
+            path = self.node_path(container, argv[2])
+            if path is not None and os.path.exists(path):
+                os.remove(path)
+            return 0, '', ''
+        if argv[0] == 'df':
+            return 0, 'Filesystem 1-blocks Used Available Capacity Mounted on\nvar 100 0 %d 0%% /var\n' % self.free, ''
+        if argv[0] == 'skopeo':
+            return self._skopeo(container, argv[1:])
         raise AssertionError('unexpected exec %s' % argv)
+
+    def _kubectl(self, args):
+        if args[:2] == ['--kubeconfig', '/etc/kubernetes/admin.conf'] and args[2:4] == ['config', 'view']:
+            return 0, json.dumps(ADMIN), ''
+        if not self.api_up:
+            return 1, '', 'The connection to the server localhost:6443 was refused - did you specify the right host?'
+        if args == ['get', '--raw', '/readyz']:
+            return 0, 'ok', ''
+        if args[:2] == ['get', 'nodes,pods,events']:
+            return 0, 'NAME STATUS\nnode Ready\n', ''
+        if args[:2] == ['cluster-info', 'dump']:
+            return 0, self.cluster_dump, ''
+        raise AssertionError('unexpected kubectl %s' % args)
+
+    def _skopeo(self, container, args):
+        store = self.node_images.setdefault(container, {})
+        if args[0] == 'inspect':
+            name = args[-1].split(':', 1)[1]
+            if name not in store:
+                return 1, '', ('reference "[vfs@/var/lib/containers/storage+/run/containers/storage]%s" does not '
+                               'resolve to an image ID' % name)
+            return 0, store[name], ''
+        if args[0] == 'copy':
+            archive = self.node_path(container, args[-2].split(':', 1)[1])
+            with open(archive) as handle:
+                store[args[-1].split(':', 1)[1]] = handle.read()
+            return 0, '', ''
+        raise AssertionError('unexpected skopeo %s' % args)
 
     def read_file(self, path):
         """kinc's reads of the node's files on its /var volume, with the scripted statuses when there are."""
@@ -259,6 +406,10 @@ class FakeHost:
         if verb == 'show':
             props = args[1].split('=', 1)[1].split(',')
             return 0, '\n'.join(self._show(unit, props) for unit in args[2:]), ''
+        if verb == 'status':
+            unit = args[-1]
+            state = self.active.get(unit, 'inactive')
+            return (0 if state == 'active' else 3), '%s\n   Active: %s\n' % (unit, state), ''
         if verb == 'daemon-reload':
             self._reload()
         elif verb in ('start', 'restart'):
@@ -338,8 +489,7 @@ class FakeHost:
             if line.startswith('Volume=') and '.volume:' in line:
                 self._start(line[len('Volume='):].split('.volume:')[0] + '-volume.service')
         container = service[:-len('.service')]
-        self.containers[container] = {'id': 'c%d' % self.next_id, 'state': 'running', 'labels': labels_of(text)}
-        self.next_id += 1
+        self.add_container(container, labels_of(text))
         # The node boots at once: a fresh status of this boot, initialized, with its admin kubeconfig.
         for name, content in (('status.json', status_text('ready', at=self.clock)),
                               ('initialized', '2026-11-22T10:00:01Z\n' if self.initialized else None),

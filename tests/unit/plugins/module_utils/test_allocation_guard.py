@@ -9,71 +9,56 @@ import pytest
 
 from ansible_collections.kinc.kinc.plugins.module_utils import allocation_guard, allocation_record
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import Allocation, AllocationError
-from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import Volume
+from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient
 
 DEV = Allocation('dev', 6443, '10.244.43.0/24', '10.43.0.0/16')
 
 
-class Client:
-    def __init__(self, volumes=None):
-        self.volumes_ = dict(volumes or {})
-
-    def volumes(self):
-        return [Volume(name, labels, '') for name, labels in sorted(self.volumes_.items())]
-
-    def containers(self):
-        return []
-
-    def create_volume(self, name, labels):
-        self.volumes_[name] = labels
+@pytest.fixture
+def client(host):
+    return PodmanClient(host.run)
 
 
 @pytest.fixture
-def record_dir(tmp_path):
-    path = tmp_path / 'allocations'
-    path.mkdir()
-    path.chmod(0o1777)
-    return str(path)
+def record_dir(host):
+    return host.record_dir
 
 
-def test_missing_volumes_are_created_under_the_lock_and_recorded(record_dir):
-    client = Client()
+def test_missing_volumes_are_created_under_the_lock_and_recorded(host, client, record_dir):
     assert allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir) == [
         'kinc-dev-var-data', 'kinc-dev-config']
-    assert client.volumes_['kinc-dev-config']['io.kinc.api-port'] == '6443'
+    assert host.volume_labels()['kinc-dev-config']['io.kinc.api-port'] == '6443'
     with open(os.path.join(record_dir, '%d.json' % os.geteuid())) as handle:
         assert json.load(handle)['clusters'] == {'dev': {'api_port': 6443, 'pod_subnet': '10.244.43.0/24',
                                                          'service_subnet': '10.43.0.0/16'}}
     assert allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir) == []
 
 
-def test_check_mode_creates_nothing(record_dir):
-    client = Client()
+def test_check_mode_creates_nothing(host, client, record_dir):
     assert allocation_guard.ensure_volumes(client, DEV, 0, check_mode=True, record_dir=record_dir) == [
         'kinc-dev-var-data', 'kinc-dev-config']
-    assert client.volumes_ == {} and os.listdir(record_dir) == []
+    assert host.volumes == {} and os.listdir(record_dir) == []
 
 
-def test_a_port_taken_meanwhile_by_another_user_is_refused(record_dir):
+def test_a_port_taken_meanwhile_by_another_user_is_refused(host, client, record_dir):
     path = os.path.join(record_dir, '4242.json')
     with open(path, 'w') as handle:
         json.dump({'clusters': {'web': {'api_port': 6443, 'pod_subnet': '10.244.50.0/24',
                                         'service_subnet': '10.50.0.0/16'}}}, handle)
     os.chown(path, 4242, 4242)
-    client = Client()
     with pytest.raises(AllocationError) as err:
         allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir)
     assert str(err.value) == ("cluster 'dev' cannot get its volumes back: api_port/networks 6443 is held by cluster "
                               "'web' of uid 4242; fix: purge it and allocate again with kinc.kinc.kinc_allocate")
-    assert client.volumes_ == {}
+    assert host.volumes == {}
 
 
-def test_refresh_rewrites_the_record_from_the_labels_only_when_they_differ(record_dir):
-    client = Client()
+def test_refresh_rewrites_the_record_from_the_labels_only_when_they_differ(client, record_dir):
     allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir)
     assert allocation_guard.refresh(client, client.volumes(), 0, record_dir) is False
     seen = client.volumes()
-    client.volumes_ = {}  # purged after this run looked
+    for volume in seen:  # purged after this run looked
+        client.remove_volume(volume.name)
     assert allocation_guard.refresh(client, seen, 0, record_dir) is False  # the record still matches what it saw
     assert allocation_guard.refresh(client, [], 0, record_dir) is True
     assert allocation_record.others(record_dir, os.geteuid() + 1) == []

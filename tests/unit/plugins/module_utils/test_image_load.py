@@ -1,11 +1,11 @@
 # Copyright: kinc developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""kinc_image's decisions against a scripted podman: idempotence by ID, check mode, and the errors a user
-meets (missing image, stopped cluster, full disk, a node without skopeo). The real copy runs in
-tests/integration/test_day2.py."""
+"""kinc_image's decisions against the shared fake host (tests/unit/fake_host.py): idempotence by ID, check
+mode, and the errors a user meets (missing image, stopped cluster, full disk, a node without skopeo). The real
+copy runs in tests/integration/test_day2.py."""
 
 import hashlib
-import json
+import os
 
 import pytest
 
@@ -20,114 +20,75 @@ ID_B = hashlib.sha256(CONFIG_B.encode()).hexdigest()
 NODE = 'kinc-dev-control-plane'
 
 
-class FakeNode(object):
-    """podman as seen by kinc_image: one owner's image, one node whose store maps names to configs."""
-
-    def __init__(self, state='running', store=None, free=10 ** 10, skopeo=True, copy_error=None, volumes=True):
-        self.state = state
-        self.volumes = volumes
-        self.store = dict(store or {})
-        self.free = free
-        self.skopeo = skopeo
-        self.copy_error = copy_error
-        self.owner_config = CONFIG_A
-        self.calls = []
-
-    def __call__(self, argv, data=None):
-        args = argv[1:]
-        self.calls.append(args)
-        if args[:2] == ['image', 'inspect']:
-            if args[-1] not in ('localhost/app:dev', 'app:dev'):
-                return 125, '[]', 'Error: %s: image not known' % args[-1]
-            image_id = hashlib.sha256(self.owner_config.encode()).hexdigest()
-            return 0, json.dumps([{'Id': image_id, 'RepoTags': ['localhost/app:dev'], 'Size': 10 ** 8}]), ''
-        if args[:2] == ['container', 'inspect']:
-            if self.state == 'absent':
-                return 125, '[]', 'Error: no such container %s' % NODE
-            return 0, json.dumps([{'State': {'Status': self.state}}]), ''
-        if args[:2] == ['volume', 'ls']:
-            return 0, json.dumps([{'Name': 'kinc-dev-var-data', 'Labels': {}}] if self.volumes else []), ''
-        if args[0] == 'save':
-            return 0, '', ''
-        if args[0] == 'cp':
-            return 0, '', ''
-        if args[0] == 'exec':
-            return self.node(args[2:])
-        raise AssertionError('unexpected podman call %r' % args)
-
-    def node(self, argv):
-        if argv[0] == 'skopeo' and not self.skopeo:
-            return 127, '', 'exec: "skopeo": executable file not found in $PATH'
-        if argv[:2] == ['skopeo', 'inspect']:
-            name = argv[-1].split(':', 1)[1]
-            if name not in self.store:
-                return 1, '', ('reference "[vfs@/var/lib/containers/storage+/run/containers/storage]%s" does not '
-                               'resolve to an image ID' % name)
-            return 0, self.store[name], ''
-        if argv[:2] == ['skopeo', 'copy']:
-            if self.copy_error:
-                return 1, '', self.copy_error
-            self.store[argv[-1].split(':', 1)[1]] = self.owner_config
-            return 0, '', ''
-        if argv[0] == 'df':
-            return 0, 'Filesystem 1-blocks Used Available Capacity Mounted on\nvar 100 0 %d 0%% /var\n' % self.free, ''
-        if argv[0] == 'rm':
-            return 0, '', ''
-        raise AssertionError('unexpected command in the node %r' % argv)
-
-    def copies(self):
-        return [c for c in self.calls if c[:1] == ['exec'] and c[2:4] == ['skopeo', 'copy']]
+def node(host, state='running', store=None, volumes=True):
+    """The owner's image localhost/app:dev (config A) and cluster dev, whose node's store maps names to configs."""
+    host.add_image('localhost/app:dev', CONFIG_A)
+    if volumes:
+        host.add_volume('kinc-dev-var-data', {})
+    if state != 'absent':
+        host.add_container(NODE, {}, state=state)
+    host.node_images[NODE] = dict(store or {})
+    return host
 
 
-def ensure(fake, tmp_path, check_mode=False, image='localhost/app:dev'):
-    podman = PodmanClient(fake, 'podman')
+def calls(host):
+    return [argv[1:] for argv in host.podman_calls()]
+
+
+def copies(host):
+    return [c for c in calls(host) if c[:1] == ['exec'] and c[2:4] == ['skopeo', 'copy']]
+
+
+def ensure(host, check_mode=False, image='localhost/app:dev'):
+    """kinc_image's podman path, with its archive saved under the host's tmp/."""
+    tmp_dir = host.root / 'tmp'
+    tmp_dir.mkdir(exist_ok=True)
+    podman = PodmanClient(host.run, 'podman')
     source = image_load.podman_source(podman, image)
-    return image_load.ensure(podman, 'dev', source, source.names[0], str(tmp_path), check_mode)
+    return image_load.ensure(podman, 'dev', source, source.names[0], str(tmp_dir), check_mode)
 
 
-def test_a_new_image_is_saved_copied_in_and_verified(tmp_path):
-    fake = FakeNode()
-    result = ensure(fake, tmp_path, image='app:dev')
+def test_a_new_image_is_saved_copied_in_and_verified(host):
+    result = ensure(node(host), image='app:dev')
     assert result['changed'] is True
     assert (result['name'], result['image_id'], result['previous_id']) == ('localhost/app:dev', ID_A, None)
     assert result['diff'] == {'before': {'cluster': 'dev', 'name': 'localhost/app:dev', 'image_id': None},
                               'after': {'cluster': 'dev', 'name': 'localhost/app:dev', 'image_id': ID_A}}
-    save, = [c for c in fake.calls if c[0] == 'save']
+    save, = [c for c in calls(host) if c[0] == 'save']
     assert save[:4] == ['save', '--quiet', '--format', 'docker-archive'] and save[-1] == 'app:dev'
-    cp, = [c for c in fake.calls if c[0] == 'cp']
+    cp, = [c for c in calls(host) if c[0] == 'cp']
     assert cp[2].startswith(NODE + ':/var/tmp/kinc-image-')
-    copy, = fake.copies()
+    copy, = copies(host)
     assert copy[-2:] == ['docker-archive:' + cp[2].split(':', 1)[1], 'containers-storage:localhost/app:dev']
+    assert host.node_images[NODE] == {'localhost/app:dev': CONFIG_A}
     # The archive in the node and the one on the host are gone.
-    assert ['exec', NODE, 'rm', '-f', cp[2].split(':', 1)[1]] in fake.calls
-    assert list(tmp_path.iterdir()) == []
+    assert ['exec', NODE, 'rm', '-f', cp[2].split(':', 1)[1]] in calls(host)
+    assert not os.path.exists(host.node_path(NODE, cp[2].split(':', 1)[1]))
+    assert list((host.root / 'tmp').iterdir()) == []
 
 
-def test_the_same_id_already_in_the_node_changes_nothing(tmp_path):
-    fake = FakeNode(store={'localhost/app:dev': CONFIG_A})
-    result = ensure(fake, tmp_path)
+def test_the_same_id_already_in_the_node_changes_nothing(host):
+    result = ensure(node(host, store={'localhost/app:dev': CONFIG_A}))
     assert result['changed'] is False and result['previous_id'] == ID_A
-    assert not [c for c in fake.calls if c[0] in ('save', 'cp')]
+    assert not [c for c in calls(host) if c[0] in ('save', 'cp')]
 
 
-def test_a_rebuilt_image_with_the_same_tag_is_loaded_again(tmp_path):
-    fake = FakeNode(store={'localhost/app:dev': CONFIG_B})
-    result = ensure(fake, tmp_path)
+def test_a_rebuilt_image_with_the_same_tag_is_loaded_again(host):
+    result = ensure(node(host, store={'localhost/app:dev': CONFIG_B}))
     assert result['changed'] is True and (result['previous_id'], result['image_id']) == (ID_B, ID_A)
-    assert fake.store['localhost/app:dev'] == CONFIG_A
+    assert host.node_images[NODE]['localhost/app:dev'] == CONFIG_A
 
 
-def test_check_mode_reports_without_copying_even_before_the_cluster_runs(tmp_path):
-    fake = FakeNode(store={'localhost/app:dev': CONFIG_B})
-    assert ensure(fake, tmp_path, check_mode=True)['changed'] is True
-    assert fake.copies() == [] and not [c for c in fake.calls if c[0] == 'save']
-    absent = FakeNode(state='absent')
-    assert ensure(absent, tmp_path, check_mode=True)['changed'] is True
+def test_check_mode_reports_without_copying_even_before_the_cluster_runs(host):
+    assert ensure(node(host, store={'localhost/app:dev': CONFIG_B}), check_mode=True)['changed'] is True
+    assert copies(host) == [] and not [c for c in calls(host) if c[0] == 'save']
+    del host.containers[NODE]  # stopped: Quadlet removed the node container
+    assert ensure(host, check_mode=True)['changed'] is True
 
 
-def test_a_missing_image_names_the_build_command(tmp_path):
+def test_a_missing_image_names_the_build_command(host):
     with pytest.raises(KincError, match=r"image localhost/other:1 is not in the Podman storage.*podman build -t"):
-        ensure(FakeNode(), tmp_path, image='localhost/other:1')
+        ensure(node(host), image='localhost/other:1')
 
 
 @pytest.mark.parametrize('state, volumes, fragment', [
@@ -136,34 +97,33 @@ def test_a_missing_image_names_the_build_command(tmp_path):
     ('absent', True, r'cluster dev is not running \(its node container kinc-dev-control-plane is gone\)'),
     ('absent', False, r'cluster dev does not exist on this host .*deploy it first'),
 ])
-def test_a_cluster_that_does_not_run_is_an_error(tmp_path, state, volumes, fragment):
+def test_a_cluster_that_does_not_run_is_an_error(host, state, volumes, fragment):
     with pytest.raises(KincError, match=fragment):
-        ensure(FakeNode(state=state, volumes=volumes), tmp_path)
+        ensure(node(host, state=state, volumes=volumes))
 
 
-def test_too_little_space_in_the_node_fails_before_copying(tmp_path):
-    fake = FakeNode(free=10 ** 8)
+def test_too_little_space_in_the_node_fails_before_copying(host):
+    host.free = 10 ** 8
     with pytest.raises(KincError, match=r'cluster dev has 95 MiB free on its /var volume; .* needs about 190 MiB'):
-        ensure(fake, tmp_path)
-    assert fake.copies() == []
+        ensure(node(host))
+    assert copies(host) == []
 
 
-def test_a_full_disk_during_the_copy_says_so(tmp_path):
-    fake = FakeNode(copy_error='writing blob: write /var/lib/containers/storage/x: no space left on device')
+def test_a_full_disk_during_the_copy_says_so(host):
+    host.node_refuse['skopeo copy'] = 'writing blob: write /var/lib/containers/storage/x: no space left on device'
     with pytest.raises(KincError, match=r'the disk holding its /var volume is full'):
-        ensure(fake, tmp_path)
+        ensure(node(host))
 
 
-def test_a_node_without_skopeo_says_to_rebuild_the_node_image(tmp_path):
+def test_a_node_without_skopeo_says_to_rebuild_the_node_image(host):
+    host.node_missing.add('skopeo')
     with pytest.raises(KincError, match=r'has no skopeo.*rebuild the node image'):
-        ensure(FakeNode(skopeo=False), tmp_path)
+        ensure(node(host))
 
 
-def test_an_id_that_changes_on_the_way_is_an_error(tmp_path):
-    fake = FakeNode()
-    fake.owner_config = CONFIG_A
-    podman = PodmanClient(fake, 'podman')
+def test_an_id_that_changes_on_the_way_is_an_error(host, tmp_path):
+    podman = PodmanClient(node(host).run, 'podman')
     source = image_load.podman_source(podman, 'localhost/app:dev')
-    fake.owner_config = CONFIG_B  # what lands in the node is another config
+    host.add_image('localhost/app:dev', CONFIG_B)  # what lands in the node is another config
     with pytest.raises(KincError, match='its config was rewritten'):
         image_load.ensure(podman, 'dev', source, 'localhost/app:dev', str(tmp_path), False)

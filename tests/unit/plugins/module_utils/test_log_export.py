@@ -1,8 +1,8 @@
 # Copyright: kinc developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""kinc_logs' gathering against a scripted podman and real files: every piece it can have, the reason for
-each it cannot, no secrets, and an archive whatever state the node is in. The real run is in
-tests/integration/test_day2.py."""
+"""kinc_logs' gathering against the shared fake host (tests/unit/fake_host.py) and real files: every piece
+it can have, the reason for each it cannot, no secrets, and an archive whatever state the node is in. The real
+run is in tests/integration/test_day2.py."""
 
 import json
 import os
@@ -11,6 +11,7 @@ import tarfile
 import pytest
 
 from ansible_collections.kinc.kinc.plugins.module_utils import log_export
+from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient
 
 KEY = '-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----'
 
@@ -31,64 +32,39 @@ def test_redact_removes_keys_and_secret_values_only(text, kept, gone):
         assert fragment not in redacted
 
 
-class FakePodman(object):
-    def __init__(self, state, volumes, api=True):
-        self.state = state
-        self.volumes = volumes
-        self.api = api
-        self.calls = []
-
-    def call(self, args, ok_rcs=(0,)):
-        self.calls.append(args)
-        if args[:2] == ['container', 'inspect']:
-            if self.state == 'absent':
-                return 125, '', 'Error: no such container'
-            return 0, json.dumps([{'State': {'Status': self.state}, 'Name': args[-1]}]), ''
-        if args[:2] == ['volume', 'inspect']:
-            if args[-1] not in self.volumes:
-                return 125, '', 'Error: no such volume %s' % args[-1]
-            return 0, json.dumps([{'Name': args[-1], 'Mountpoint': self.volumes[args[-1]]}]), ''
-        if args[0] == 'exec':
-            argv = args[2:]
-            if argv[0] == 'journalctl':
-                return 0, 'journal of %s\n' % (argv[2] if argv[1] == '-u' else 'the node'), ''
-            if argv[:3] == ['timeout', '30', 'kubectl']:
-                return (0, 'ok', '') if self.api else (1, '', 'The connection to the server was refused')
-            if argv[2:4] == ['kubectl', 'get']:
-                return 0, 'NAME STATUS\nnode Ready\n', ''
-            if argv[2:4] == ['kubectl', 'cluster-info']:
-                return 0, 'x' * 5000, ''
-        raise AssertionError(args)
-
-
-def host_run(argv):
-    if argv[0] == 'systemctl':
-        return 3, 'kinc-dev-control-plane.service - kinc cluster dev\n   Active: failed\n', ''
-    return 0, 'host journal of %s\n' % argv[-7], ''
+NODE = 'kinc-dev-control-plane'
 
 
 @pytest.fixture
-def cluster_dirs(tmp_path):
-    var, config, quadlet = tmp_path / 'var', tmp_path / 'config', tmp_path / 'quadlet'
-    (var / 'lib' / 'kinc').mkdir(parents=True)
-    (var / 'lib' / 'kinc' / 'status.json').write_text('{"schema": 1, "phase": "failed"}')
-    (var / 'lib' / 'kinc' / 'kubeadm.yaml').write_text('bootstrapTokens:\n- token: abcdef.0123456789abcdef\n')
-    config.mkdir()
-    (config / 'cluster.env').write_text('KINC_CLUSTER_NAME=dev\n')
-    (config / 'admin.key').write_text(KEY)
-    quadlet.mkdir()
-    (quadlet / 'kinc-dev-control-plane.container').write_text('[Container]\n')
-    return {'kinc-dev-var-data': str(var), 'kinc-dev-config': str(config)}, str(quadlet), tmp_path / 'out'
+def cluster(host):
+    """Cluster dev's Quadlet file, and its two volumes with the node's files and a secret on them."""
+    os.makedirs(host.quadlet_dir)
+    with open(os.path.join(host.quadlet_dir, NODE + '.container'), 'w') as handle:
+        handle.write('[Container]\n')
+    host.add_volume('kinc-dev-var-data', {})
+    host.add_volume('kinc-dev-config', {})
+    var, config = host.volumes['kinc-dev-var-data'][1], host.volumes['kinc-dev-config'][1]
+    os.makedirs(os.path.join(var, 'lib', 'kinc'))
+    for directory, name, text in (
+            (var, 'lib/kinc/status.json', '{"schema": 1, "phase": "failed"}'),
+            (var, 'lib/kinc/kubeadm.yaml', 'bootstrapTokens:\n- token: abcdef.0123456789abcdef\n'),
+            (config, 'cluster.env', 'KINC_CLUSTER_NAME=dev\n'),
+            (config, 'admin.key', KEY)):
+        with open(os.path.join(directory, name), 'w') as handle:
+            handle.write(text)
+    return host
 
 
-def export(cluster_dirs, state, api=True):
-    volumes, quadlet, out = cluster_dirs
+def export(host):
+    out = host.root / 'out'
     out.mkdir(exist_ok=True)
-    return log_export.export('dev', FakePodman(state, volumes, api), host_run, True, quadlet, str(out), 1000)
+    return log_export.export('dev', PodmanClient(host.run), host.run, True, host.quadlet_dir, str(out), 1000)
 
 
-def test_a_running_cluster_yields_every_piece_and_a_cut_dump(cluster_dirs):
-    entry = export(cluster_dirs, 'running')
+def test_a_running_cluster_yields_every_piece_and_a_cut_dump(cluster):
+    cluster.add_container(NODE, {})
+    cluster.cluster_dump = 'x' * 5000
+    entry = export(cluster)
     assert 'journal/kinc-kubeadm-init.service.log' in entry['files'] and 'journal/kubelet.service.log' in entry['files']
     for piece in ('node/status.json', 'node/kubeadm.yaml', 'config/cluster.env', 'podman/inspect.json',
                   'podman/volumes.json', 'host/service.log', 'host/service-status.txt', 'kubectl/readyz.txt',
@@ -101,8 +77,10 @@ def test_a_running_cluster_yields_every_piece_and_a_cut_dump(cluster_dirs):
         assert handle.read().endswith('[kinc: cut at 1000 bytes of 5000]\n')
 
 
-def test_a_stopped_node_still_yields_an_archive_without_secrets(cluster_dirs):
-    entry = export(cluster_dirs, 'exited', api=False)
+def test_a_stopped_node_still_yields_an_archive_without_secrets(cluster):
+    cluster.add_container(NODE, {}, state='exited')
+    cluster.api_up = False
+    entry = export(cluster)
     missing = dict((m['piece'], m['reason']) for m in entry['missing'])
     assert missing['journal/crio.service.log'] == ('the node kinc-dev-control-plane is not running and its /var '
                                                    'volume has no persistent journal')
@@ -119,10 +97,8 @@ def test_a_stopped_node_still_yields_an_archive_without_secrets(cluster_dirs):
     assert summary['missing'] == entry['missing']
 
 
-def test_a_cluster_without_node_or_volumes_still_gets_a_summary(cluster_dirs):
-    _volumes, quadlet, out = cluster_dirs
-    out.mkdir()
-    entry = log_export.export('dev', FakePodman('absent', {}), host_run, True, quadlet, str(out), 1000)
+def test_a_cluster_without_node_or_volumes_still_gets_a_summary(host):
+    entry = export(host)
     missing = dict((m['piece'], m['reason']) for m in entry['missing'])
     assert missing['podman/inspect.json'].startswith('Error: no such container')
     assert missing['podman/volumes.json'] == 'the cluster has no volumes'

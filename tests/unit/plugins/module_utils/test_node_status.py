@@ -3,10 +3,12 @@
 """The node's status.json: validation, summaries and failure messages."""
 
 import json
+import os
 
 import pytest
 
 from ansible_collections.kinc.kinc.plugins.module_utils import node_status
+from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient
 
 
 def status(phase='initializing', steps=None, **extra):
@@ -68,23 +70,24 @@ def test_failure_message_without_a_failed_step_says_so():
     assert 'no step is marked failed' in node_status.failure_message('dev', parsed, '')
 
 
-class FakePodman:
-    def __init__(self, rc, out):
-        self.result = (rc, out, '')
-        self.args = None
-
-    def call(self, args, ok_rcs=(0,)):
-        self.args = args
-        assert self.result[0] in ok_rcs
-        return self.result
+NODE = 'kinc-dev-control-plane'
 
 
-def test_fetch_tolerates_a_container_that_is_not_up_and_a_missing_file():
-    assert node_status.fetch(FakePodman(125, ''), 'kinc-dev-control-plane') is None
-    assert node_status.fetch(FakePodman(1, ''), 'kinc-dev-control-plane') is None
+def test_fetch_tolerates_a_container_that_is_not_up_and_a_missing_file(host):
+    podman = PodmanClient(host.run)
+    assert node_status.fetch(podman, NODE) is None  # no such container: podman exec exits 125
+    host.add_volume('kinc-dev-var-data', {})
+    host.add_container(NODE, {})
+    assert node_status.fetch(podman, NODE) is None  # the node has not written its status yet: cat exits 1
 
 
-def test_fetch_reads_the_contract_path_in_the_container():
-    podman = FakePodman(0, status('ready'))
-    assert node_status.fetch(podman, 'kinc-dev-control-plane')['phase'] == 'ready'
-    assert podman.args == ['exec', 'kinc-dev-control-plane', 'cat', '/var/lib/kinc/status.json']
+def test_fetch_reads_the_contract_path_in_the_container(host):
+    host.add_volume('kinc-dev-var-data', {})
+    host.add_container(NODE, {})
+    path = host.node_file(NODE, 'status.json')
+    os.makedirs(os.path.dirname(path))
+    with open(path, 'w') as handle:
+        handle.write(status('ready'))
+    host.calls = []
+    assert node_status.fetch(PodmanClient(host.run), NODE)['phase'] == 'ready'
+    assert host.podman_calls() == [['podman', 'exec', NODE, 'cat', '/var/lib/kinc/status.json']]

@@ -2,12 +2,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """kinc_allocate's main(): argument handling, recording by volumes, check mode, diff, changed.
 
-Podman is a small in-memory stand-in speaking the captured JSON formats; the real thing is exercised
-by tests/integration."""
+Podman is the shared fake host (tests/unit/fake_host.py); the real thing is exercised by tests/integration."""
 
 import ipaddress
 import json
 import os
+import pathlib
 
 import pytest
 from ansible.module_utils import basic
@@ -17,41 +17,24 @@ from ansible_collections.kinc.kinc.plugins.module_utils import allocation_host
 from ansible_collections.kinc.kinc.plugins.modules import kinc_allocate
 
 
-class FakePodman:
-    """Volumes and containers with labels; answers the podman commands kinc_allocate runs."""
-
-    def __init__(self, volumes=None, containers=None):
-        self.volumes = dict(volumes or {})
-        self.containers = list(containers or [])
-        self.commands = []
-
-    def run_command(self, argv, data=None, binary_data=False):
-        self.commands.append(argv[1:])
-        args = argv[1:]
-        if args[:2] == ['volume', 'ls']:
-            return 0, json.dumps([{'Name': n, 'Labels': l, 'Mountpoint': ''} for n, l in self.volumes.items()]), ''
-        if args[:2] == ['ps', '--all']:
-            return 0, json.dumps(self.containers), ''
-        if args[:2] == ['network', 'ls']:
-            return 0, json.dumps([{'name': 'podman', 'subnets': [{'subnet': '10.88.0.0/16'}]}]), ''
-        if args[:2] == ['volume', 'create']:
-            labels = dict(a.split('=', 1) for a in args[3:-1:2])
-            self.volumes[args[-1]] = labels
-            return 0, args[-1] + '\n', ''
-        raise AssertionError('unexpected podman command %r' % (args,))
-
-
 def labels(name, port, index):
     return {'io.kinc.cluster': name, 'io.kinc.api-port': str(port), 'io.kinc.pod-subnet': '10.244.%d.0/24' % index,
             'io.kinc.service-subnet': '10.%d.0.0/16' % index, 'io.kinc.managed-by': 'kinc.kinc'}
 
 
 @pytest.fixture
-def record_dir(tmp_path):
-    directory = tmp_path / 'allocations'
-    directory.mkdir()
-    directory.chmod(0o1777)
-    return directory
+def record_dir(host):
+    return pathlib.Path(host.record_dir)
+
+
+def volumes(host, labelled):
+    """Add these volumes (name -> labels) to the host."""
+    for name, volume_labels in labelled.items():
+        host.add_volume(name, volume_labels)
+
+
+def commands(host):
+    return [argv[1:] for argv in host.podman_calls()]
 
 
 @pytest.fixture
@@ -60,7 +43,7 @@ def run(monkeypatch, tmp_path, capsys, record_dir):
         monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
                             lambda self, name, *a, **kw: '/usr/bin/podman' if podman else None)
         monkeypatch.setattr(basic.AnsibleModule, 'run_command',
-                            lambda self, argv, data=None, binary_data=False: podman.run_command(argv, data))
+                            lambda self, argv, data=None, binary_data=False: podman.run(argv, data))
         monkeypatch.setattr(allocation_host.host_network, 'listeners',
                             lambda proc: [(ipaddress.ip_address(a), p) for a, p in listening])
         monkeypatch.setattr(allocation_host.host_network, 'routes', lambda proc: [])
@@ -83,9 +66,8 @@ def record(record_dir, uid):
         return json.load(handle)
 
 
-def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_record(run, tmp_path, record_dir):
-    podman = FakePodman()
-    result = run({'name': 'dev'}, podman, diff=True)
+def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_record(run, tmp_path, record_dir, host):
+    result = run({'name': 'dev'}, host, diff=True)
     assert result['changed'] is True
     # The host-wide record's directory is the lock; the per-user lock file is not needed.
     assert not (tmp_path / 'allocate.lock').exists()
@@ -100,39 +82,39 @@ def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_recor
                      'container_name': 'kinc-dev-control-plane', 'service_name': 'kinc-dev-control-plane.service',
                      'volumes': ['kinc-dev-var-data', 'kinc-dev-config'], 'labels': labels('dev', 6443, 43),
                      'existed': False}
-    assert podman.volumes == {'kinc-dev-var-data': labels('dev', 6443, 43), 'kinc-dev-config': labels('dev', 6443, 43)}
+    assert host.volume_labels() == {'kinc-dev-var-data': labels('dev', 6443, 43),
+                                    'kinc-dev-config': labels('dev', 6443, 43)}
     assert result['created_volumes'] == ['kinc-dev-var-data', 'kinc-dev-config']
     assert result['diff'] == {'before': {}, 'after': {'dev': {'api_port': 6443, 'pod_subnet': '10.244.43.0/24',
                                                               'service_subnet': '10.43.0.0/16'}}}
 
 
-def test_existing_cluster_is_unchanged(run):
-    podman = FakePodman({'kinc-dev-var-data': labels('dev', 7001, 1), 'kinc-dev-config': labels('dev', 7001, 1)})
-    assert run({'clusters': [{'name': 'dev'}]}, podman)['changed'] is True  # the record was missing
-    result = run({'clusters': [{'name': 'dev'}]}, podman, diff=True)
+def test_existing_cluster_is_unchanged(run, host):
+    volumes(host, {'kinc-dev-var-data': labels('dev', 7001, 1), 'kinc-dev-config': labels('dev', 7001, 1)})
+    assert run({'clusters': [{'name': 'dev'}]}, host)['changed'] is True  # the record was missing
+    result = run({'clusters': [{'name': 'dev'}]}, host, diff=True)
     assert result['changed'] is False
     assert (result['clusters'][0]['api_port'], result['clusters'][0]['existed']) == (7001, True)
     assert result['diff']['before'] == result['diff']['after']
-    assert not [c for c in podman.commands if c[:2] == ['volume', 'create']]
+    assert not [c for c in commands(host) if c[:2] == ['volume', 'create']]
 
 
-def test_cluster_known_only_by_its_container_gets_its_volumes_back(run):
-    container = {'Names': ['kinc-dev-control-plane'], 'Id': 'x', 'State': 'exited', 'Labels': labels('dev', 7001, 1),
-                 'Ports': [{'host_ip': '127.0.0.1', 'host_port': 7001, 'container_port': 6443, 'protocol': 'tcp'}]}
-    podman = FakePodman(containers=[container])
-    result = run({'name': 'dev'}, podman)
+def test_cluster_known_only_by_its_container_gets_its_volumes_back(run, host):
+    host.add_container('kinc-dev-control-plane', labels('dev', 7001, 1), state='exited', ports=[
+        {'host_ip': '127.0.0.1', 'host_port': 7001, 'container_port': 6443, 'protocol': 'tcp'}])
+    result = run({'name': 'dev'}, host)
     assert result['changed'] is True and result['clusters'][0]['existed'] is True
-    assert podman.volumes['kinc-dev-config'] == labels('dev', 7001, 1)
+    assert host.volume_labels()['kinc-dev-config'] == labels('dev', 7001, 1)
 
 
-def test_check_mode_reports_and_creates_nothing(run, tmp_path):
-    podman = FakePodman({'kinc-a-var-data': labels('a', 6443, 43), 'kinc-a-config': labels('a', 6443, 43)})
-    result = run({'clusters': [{'name': 'a'}, {'name': 'b'}, {'name': 'c', 'api_port': 6444}]}, podman,
+def test_check_mode_reports_and_creates_nothing(run, tmp_path, host):
+    volumes(host, {'kinc-a-var-data': labels('a', 6443, 43), 'kinc-a-config': labels('a', 6443, 43)})
+    result = run({'clusters': [{'name': 'a'}, {'name': 'b'}, {'name': 'c', 'api_port': 6444}]}, host,
                  check_mode=True, listening=[('0.0.0.0', 6445)])
     assert result['changed'] is True
     assert [(e['name'], e['api_port'], e['existed']) for e in result['clusters']] == [
         ('a', 6443, True), ('b', 6446, False), ('c', 6444, False)]
-    assert sorted(podman.volumes) == ['kinc-a-config', 'kinc-a-var-data']
+    assert sorted(host.volume_labels()) == ['kinc-a-config', 'kinc-a-var-data']
     assert not (tmp_path / 'allocate.lock').exists()
     assert os.listdir(str(tmp_path / 'allocations')) == []
     assert result['created_volumes'] == ['kinc-b-var-data', 'kinc-b-config', 'kinc-c-var-data', 'kinc-c-config']
@@ -147,28 +129,26 @@ def test_check_mode_reports_and_creates_nothing(run, tmp_path):
                                                    "give a port from 1 to 65535, or leave api_port out to allocate one"),
     ({'name': 'a', 'clusters': [{'name': 'b'}]}, "parameters are mutually exclusive: name|clusters"),
 ])
-def test_bad_input_fails_before_podman_is_asked(run, args, message):
-    podman = FakePodman()
-    result = run(args, podman)
+def test_bad_input_fails_before_podman_is_asked(run, args, message, host):
+    result = run(args, host)
     assert result['failed'] is True and result['msg'] == message
-    assert podman.commands == []
+    assert host.calls == []
 
 
-def test_forced_port_in_use_fails_without_creating(run):
-    podman = FakePodman()
-    result = run({'clusters': [{'name': 'a'}, {'name': 'b', 'api_port': 20001, 'api_address': '192.0.2.5'}]}, podman,
+def test_forced_port_in_use_fails_without_creating(run, host):
+    result = run({'clusters': [{'name': 'a'}, {'name': 'b', 'api_port': 20001, 'api_address': '192.0.2.5'}]}, host,
                  listening=[('192.0.2.5', 20001)])
     assert result['msg'].startswith("clusters[1].api_port: 20001 is in use on this host (a socket listens on it on "
                                     "192.0.2.5")
-    assert podman.volumes == {}
+    assert host.volume_labels() == {}
 
 
-def test_foreign_volume_with_a_cluster_name_is_an_error(run):
-    podman = FakePodman({'kinc-dev-config': {}})
-    result = run({'name': 'dev'}, podman)
+def test_foreign_volume_with_a_cluster_name_is_an_error(run, host):
+    volumes(host, {'kinc-dev-config': {}})
+    result = run({'name': 'dev'}, host)
     assert result['msg'] == ("volume kinc-dev-config exists but is not labelled io.kinc.cluster=dev, so it is not "
                              "kinc's; fix: remove or rename it, or choose another cluster name")
-    assert sorted(podman.volumes) == ['kinc-dev-config']
+    assert sorted(host.volume_labels()) == ['kinc-dev-config']
 
 
 def write_record(record_dir, uid, clusters):
@@ -177,13 +157,13 @@ def write_record(record_dir, uid, clusters):
     os.chown(str(path), uid, uid)
 
 
-def test_other_users_clusters_in_the_record_hold_their_ports_and_networks(run, record_dir):
+def test_other_users_clusters_in_the_record_hold_their_ports_and_networks(run, record_dir, host):
     write_record(record_dir, 4242, {'default': {'api_port': 6443, 'pod_subnet': '10.244.43.0/24',
                                                 'service_subnet': '10.43.0.0/16'}})
-    result = run({'clusters': [{'name': 'default'}, {'name': 'x', 'api_port': 6543}]}, FakePodman())
+    result = run({'clusters': [{'name': 'default'}, {'name': 'x', 'api_port': 6543}]}, host)
     assert [(e['name'], e['api_port'], e['pod_subnet'], e['existed']) for e in result['clusters']] == [
         ('default', 6444, '10.244.44.0/24', False), ('x', 6543, '10.244.100.0/24', False)]
-    failed = run({'clusters': [{'name': 'y', 'api_port': 6443}]}, FakePodman())
+    failed = run({'clusters': [{'name': 'y', 'api_port': 6443}]}, host)
     assert failed['msg'] == ("clusters[0].api_port: 6443 is held by cluster 'default' of uid 4242; fix: choose "
                              "another port or leave api_port out to allocate one")
 
@@ -192,17 +172,17 @@ def test_other_users_clusters_in_the_record_hold_their_ports_and_networks(run, r
     ('{"clusters": [1]}', 4242, "it is not a kinc allocation record"),
     ('{"clusters": {}}', 4343, "it belongs to uid 4343, not to uid 4242 whose clusters it names"),
 ])
-def test_a_broken_or_forged_record_is_named_with_its_fix(run, record_dir, content, owner, message):
+def test_a_broken_or_forged_record_is_named_with_its_fix(run, record_dir, content, owner, message, host):
     path = record_dir / '4242.json'
     path.write_text(content)
     os.chown(str(path), owner, owner)
-    result = run({'name': 'dev'}, FakePodman())
+    result = run({'name': 'dev'}, host)
     assert result['msg'].startswith('%s: %s' % (path, message))
     assert result['msg'].endswith("; fix: remove it as root (its owner's next kinc.kinc.kinc_allocate writes it again)")
 
 
-def test_without_the_host_wide_record_it_warns_and_locks_per_user(run, tmp_path):
-    result = run({'name': 'dev', 'host_record_dir': str(tmp_path / 'missing')}, FakePodman())
+def test_without_the_host_wide_record_it_warns_and_locks_per_user(run, tmp_path, host):
+    result = run({'name': 'dev', 'host_record_dir': str(tmp_path / 'missing')}, host)
     assert result['changed'] is True and result['host_record'] is None
     assert (tmp_path / 'allocate.lock').exists()
     assert ('the host-wide allocation record is unusable (%s does not exist), so clusters of other users that are '
@@ -225,30 +205,29 @@ def test_missing_podman_is_a_message_outside_check_mode(run):
     assert result['failed'] is True and result['msg'].startswith("podman executable 'podman' was not found; install")
 
 
-def test_an_unwritable_lock_directory_is_a_message(run, tmp_path):
+def test_an_unwritable_lock_directory_is_a_message(run, tmp_path, host):
     blocked = tmp_path / 'file'
     blocked.write_text('')
     result = run({'name': 'dev', 'host_record_dir': str(tmp_path / 'missing'),
-                  'lock_path': str(blocked / 'allocate.lock')}, FakePodman())
+                  'lock_path': str(blocked / 'allocate.lock')}, host)
     assert result.get('failed') is True, result
     assert result['msg'].startswith(str(blocked))
     assert 'check that the path exists and that the user running the task may write there' in result['msg']
 
 
-def test_messages_name_the_entry_the_caller_gives(run):
-    result = run({'clusters': [{'name': 'a', 'api_port': 6443, 'field': 'kinc_clusters[3]'}]}, FakePodman(),
+def test_messages_name_the_entry_the_caller_gives(run, host):
+    result = run({'clusters': [{'name': 'a', 'api_port': 6443, 'field': 'kinc_clusters[3]'}]}, host,
                  check_mode=True, listening=[('::', 6443)])
     assert result['msg'].startswith('kinc_clusters[3].api_port: 6443 is in use on this host')
 
 
-def test_check_mode_leaves_a_rootless_user_without_podman_storage_alone(run, monkeypatch, tmp_path):
+def test_check_mode_leaves_a_rootless_user_without_podman_storage_alone(run, monkeypatch, tmp_path, host):
     monkeypatch.setattr(kinc_allocate.os, 'geteuid', lambda: 1000)
     monkeypatch.setenv('HOME', str(tmp_path))
     monkeypatch.delenv('XDG_DATA_HOME', raising=False)
     monkeypatch.delenv('CONTAINERS_STORAGE_CONF', raising=False)
-    podman = FakePodman()
-    result = run({'name': 'dev'}, podman, check_mode=True)
-    assert result['clusters'][0]['api_port'] == 6443 and podman.commands == []
+    result = run({'name': 'dev'}, host, check_mode=True)
+    assert result['clusters'][0]['api_port'] == 6443 and host.calls == []
     (tmp_path / '.local' / 'share' / 'containers').mkdir(parents=True)
-    run({'name': 'dev'}, podman, check_mode=True)
-    assert podman.commands[0][:2] == ['volume', 'ls']
+    run({'name': 'dev'}, host, check_mode=True)
+    assert commands(host)[0][:2] == ['volume', 'ls']
