@@ -13,8 +13,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
-import os
 
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_facts
 from ansible_collections.kinc.kinc.plugins.module_utils import files
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import node_status
@@ -28,19 +28,14 @@ NODE_JOURNAL_LINES = 40
 _ANY_RC = tuple(range(-255, 256))
 
 
-def on_volume(mountpoint, node_path):
-    """The host path of a file the node keeps under /var."""
-    return os.path.join(mountpoint, os.path.relpath(node_path, '/var'))
-
-
 def read_node(mountpoint, read=files.read_text):
     """(status or None, complete, admin kubeconfig text): the parsed status, and whether the initialized
     marker and the admin kubeconfig exist too. Raises node_status.StatusError on a malformed status."""
-    text = read(on_volume(mountpoint, naming.NODE_STATUS_FILE))
+    text = read(cluster_facts.var_path(mountpoint, naming.NODE_STATUS_FILE))
     if not text or not text.strip():
         return None, False, None
-    admin = read(on_volume(mountpoint, ADMIN_KUBECONFIG))
-    complete = read(on_volume(mountpoint, naming.NODE_INITIALIZED_MARKER)) is not None and admin is not None
+    admin = read(cluster_facts.var_path(mountpoint, ADMIN_KUBECONFIG))
+    complete = read(cluster_facts.var_path(mountpoint, naming.NODE_INITIALIZED_MARKER)) is not None and admin is not None
     return node_status.parse(text), complete, admin
 
 
