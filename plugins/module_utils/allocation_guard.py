@@ -10,10 +10,12 @@ __metaclass__ = type
 
 import ipaddress
 import os
+from contextlib import nullcontext
 
 from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, naming
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
     AllocationError, allocation_labels, existing_allocations)
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import labelled_objects
 
 # Seconds kinc_cluster waits for the allocation lock that a kinc_allocate run (of any user) may hold.
 LOCK_TIMEOUT = 300
@@ -21,9 +23,7 @@ LOCK_TIMEOUT = 300
 
 def _labelled(client):
     volumes = client.volumes()
-    labelled = [('volume %s' % v.name, v.labels) for v in volumes if naming.LABEL_CLUSTER in v.labels]
-    labelled += [('container %s' % c.name, c.labels) for c in client.containers() if naming.LABEL_CLUSTER in c.labels]
-    return dict((v.name, v.labels) for v in volumes), existing_allocations(labelled)
+    return dict((v.name, v.labels) for v in volumes), existing_allocations(labelled_objects(volumes, client.containers()))
 
 
 def _overlap(a, b):
@@ -46,7 +46,7 @@ def ensure_volumes(client, allocation, lock_timeout, check_mode=False, record_di
     Refused (AllocationError) when another cluster of this user or of any other user holds its port or
     networks meanwhile; the user's host-wide record is refreshed."""
     uid = os.geteuid()
-    with allocation_record.allocation_lock(lock_timeout, record_dir) if not check_mode else _Nothing():
+    with allocation_record.allocation_lock(lock_timeout, record_dir) if not check_mode else nullcontext():
         volume_labels, mine = _labelled(client)
         known = mine.get(allocation.name)
         if known is not None and known != allocation:
@@ -79,17 +79,8 @@ def refresh(client, volumes, lock_timeout, record_dir=allocation_record.HOST_REC
     is read or locked; otherwise the labels are read again under the lock."""
     if allocation_record.unusable_reason(record_dir) is not None:
         return False
-    labelled = [('volume %s' % v.name, v.labels) for v in volumes if naming.LABEL_CLUSTER in v.labels]
-    if allocation_record.read_own(record_dir, os.geteuid()) == existing_allocations(labelled):
+    if allocation_record.read_own(record_dir, os.geteuid()) == existing_allocations(labelled_objects(volumes)):
         return False
     with allocation_record.allocation_lock(lock_timeout, record_dir):
         return allocation_record.write(record_dir, os.geteuid(), _labelled(client)[1])
 
-
-class _Nothing:
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False

@@ -19,18 +19,24 @@ HostFacts = namedtuple('HostFacts', ['labelled_objects', 'volume_labels', 'taken
                                      'taken_networks'])
 
 
+def labelled_objects(volumes, containers=()):
+    """[(description, labels)] of the kinc-labelled volumes, then containers (the volumes are the record)."""
+    labelled = [('volume %s' % v.name, v.labels) for v in volumes if naming.LABEL_CLUSTER in v.labels]
+    return labelled + [('container %s' % c.name, c.labels) for c in containers if naming.LABEL_CLUSTER in c.labels]
+
+
 def gather_facts(client, proc='/proc', names=None):
     """`client` None: Podman is not installed, so no cluster, container or Podman network exists yet.
 
     `names`: the requested clusters; when every one of them is allocated on its volumes already, nothing else is
     read, since nothing new is decided (an unchanged run costs one podman call)."""
     volumes = client.volumes() if client else []
-    labelled = [('volume %s' % v.name, v.labels) for v in volumes if naming.LABEL_CLUSTER in v.labels]
+    labelled = labelled_objects(volumes)
     volume_labels = dict((v.name, v.labels) for v in volumes)
     if names is not None and set(names) <= set(existing_allocations(labelled)):
         return HostFacts(labelled, volume_labels, set(), [], [])
     containers = client.containers() if client else []
-    labelled += [('container %s' % c.name, c.labels) for c in containers if naming.LABEL_CLUSTER in c.labels]
+    labelled = labelled_objects(volumes, containers)
     # A stopped container binds its published ports again when it starts.
     ports = set(p.host_port for c in containers for p in c.ports if p.protocol == 'tcp')
     networks = [TakenNetwork(net, 'the route via %s' % dev) for net, dev in host_network.routes(proc)]

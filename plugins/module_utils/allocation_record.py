@@ -8,8 +8,8 @@ kinc_allocate also keeps a copy of them where every user can read it: one file p
 HOST_RECORD_DIR/<uid>.json, written only by that user (the directory is sticky and world-writable like /tmp;
 role kinc.kinc.kinc_host creates it). Allocating locks the directory itself (flock), host-wide.
 
-A stopped cluster (Quadlet's --rm leaves no container) still holds its port here; a purged one holds it
-until its owner's next kinc_allocate rewrites the file.
+A stopped cluster (Quadlet's --rm leaves no container) still holds its port here; a purged one is dropped by
+the kinc_cluster run that purges it (allocation_guard.refresh) or by its owner's next kinc_allocate.
 """
 
 from __future__ import absolute_import, division, print_function

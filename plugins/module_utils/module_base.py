@@ -42,10 +42,10 @@ def podman(module):
     return PodmanClient.from_module(module, module.params['executable'])
 
 
-def rootless_environment(module, required=True):
+def rootless_environment(module, required=True, warn=True):
     """Point systemctl --user and rootless podman at the user's manager; returns whether rootless.
 
-    required=False reports a missing user manager as a warning (read-only modules) and returns None."""
+    required=False reports a missing user manager as a warning (warn=False: silently) and returns None."""
     uid = os.geteuid()
     if uid == 0:
         return False
@@ -54,7 +54,8 @@ def rootless_environment(module, required=True):
     except SystemdError as exc:
         if required:
             raise KincError(str(exc))
-        module.warn(str(exc))
+        if warn:
+            module.warn(str(exc))
         return None
     return True
 

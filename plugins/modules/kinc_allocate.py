@@ -256,7 +256,6 @@ from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import gather_facts
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import LockTimeout
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanNotFound
-from ansible_collections.kinc.kinc.plugins.module_utils.systemd import SystemdError, user_environment
 
 OPTIONS = dict(
     name=dict(type='str'),
@@ -316,17 +315,6 @@ def _summary(entries):
                 for e in entries)
 
 
-def _user_environment(module):
-    """Reach the user's rootless Podman; before lingering (check mode on a fresh host) go without it."""
-    if os.geteuid() == 0:
-        return
-    try:
-        module.run_command_environ_update.update(user_environment(os.geteuid(), os.environ))
-    except SystemdError as exc:
-        if not module.check_mode:
-            module.warn(str(exc))
-
-
 def _no_store_yet():
     """A rootless user who never ran Podman has no storage, so no cluster; asking Podman would create it."""
     if os.geteuid() == 0 or os.environ.get('CONTAINERS_STORAGE_CONF'):
@@ -359,7 +347,8 @@ def allocate(module):
         validate_requests(requests, params['base_port'], params['max_port'], lowest)
     except AllocationError as exc:
         raise module_base.KincError(str(exc))
-    _user_environment(module)
+    # Before lingering (check mode on a fresh host) Podman is reached without the user's manager.
+    module_base.rootless_environment(module, required=False, warn=not module.check_mode)
     client = _client(module)
     record_dir = params['host_record_dir']
     unusable = allocation_record.unusable_reason(record_dir)
