@@ -30,7 +30,7 @@ JOURNAL_LINES = 20000
 # Node files under /var, read through the /var volume: (node path, name in the bundle).
 VAR_FILES = ((naming.NODE_STATUS_FILE, 'node/status.json'),
              (naming.NODE_EVENTS_FILE, 'node/events.jsonl'),
-             ('/var/lib/kinc/kubeadm.yaml', 'node/kubeadm.yaml'))
+             (naming.NODE_KUBEADM_CONFIG, 'node/kubeadm.yaml'))
 # Never copied from the config volume: certificates and keys.
 _SECRET_FILE = re.compile(r'\.(key|crt|pem|p12|pfx)$|^(pki|tls|certs?)$', re.I)
 _PRIVATE_KEY = re.compile(r'-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)', re.S)
@@ -185,7 +185,7 @@ class ClusterLogs(object):
             self.piece('config/' + file_name, lambda f=file_name: self._volume_file(config_volume, f))
         var_volume = naming.var_volume_name(self.name)
         for node_path, relative in VAR_FILES:
-            self.piece(relative, lambda p=node_path: self._volume_file(var_volume, p[len('/var/'):]))
+            self.piece(relative, lambda p=node_path: self._volume_file(var_volume, cluster_facts.var_path('', p)))
         for unit in NODE_UNITS:
             self.piece('journal/%s.log' % unit, lambda u=unit: self._journal(u))
         self.piece('journal/node.log', lambda: self._node(['journalctl', '--no-pager', '-o', 'short-iso', '-n',

@@ -34,6 +34,8 @@ NODE_CONFIG_DIR = '/etc/kinc/config'
 NODE_STATUS_FILE = '/var/lib/kinc/status.json'
 NODE_INITIALIZED_MARKER = '/var/lib/kinc/initialized'
 NODE_EVENTS_FILE = '/var/log/kinc/events.jsonl'
+# The kubeadm configuration the node rendered and used (its preflight step writes it).
+NODE_KUBEADM_CONFIG = '/var/lib/kinc/kubeadm.yaml'
 NODE_API_PORT = 6443
 
 

@@ -153,8 +153,6 @@ from ansible_collections.kinc.kinc.plugins.module_utils import node_status
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl
 
-KUBEADM_USED = '/var/lib/kinc/kubeadm.yaml'
-
 
 def _allocation(labels):
     port = labels.get(naming.LABEL_API_PORT) or ''
@@ -208,7 +206,7 @@ def describe(name, podman, systemctl, quadlet_dir, kube_dir, containers, volumes
                 info['phase'] = status['phase']
                 info['steps'] = status['steps']
     info['ready'] = info['phase'] == 'ready'
-    info['kubernetes_version'] = cluster_facts.kubernetes_version(files.var_file(KUBEADM_USED), env, labels)
+    info['kubernetes_version'] = cluster_facts.kubernetes_version(files.var_file(naming.NODE_KUBEADM_CONFIG), env, labels)
     info['events_file'] = files.events_file() if env.get('KINC_EVENTS') == '1' else None
     info['created'] = _volume_created(podman, var_volume.name) if var_volume else None
     created = cluster_facts.parse_podman_time(info['created'])
