@@ -40,8 +40,6 @@ from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincE
 from ansible_collections.kinc.kinc.plugins.module_utils.readiness import HOST_JOURNAL_LINES, Waiter
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import SystemdError
 
-RUNNING_STATES = cluster_removal.RUNNING_STATES
-
 
 def restart_needed(run, container):
     """Whether the running node was started from something other than what is wanted now."""
@@ -155,7 +153,7 @@ class ClusterManager:
         state = self.snapshot.unit(run.service).get('ActiveState') or 'inactive'
         container = self.snapshot.container(run.name)
         try:
-            if state in RUNNING_STATES:
+            if state in cluster_removal.RUNNING_STATES:
                 if run.digest is None or (container is None and state != 'active'):
                     return  # started without rendered units, or on its way up from the current units
                 if restart_needed(run, container):

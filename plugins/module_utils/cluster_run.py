@@ -12,8 +12,8 @@ import os
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeconfig
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 
-# What the cluster's service should be doing after the call, per state.
-RUNNING_STATES = ('present', 'started')
+# The states after which the cluster's service should be running (not systemd's ActiveStates).
+STATES_THAT_RUN = ('present', 'started')
 
 
 class ClusterRun:
@@ -51,7 +51,7 @@ class ClusterRun:
 
     @property
     def wants_running(self):
-        return self.state in RUNNING_STATES
+        return self.state in STATES_THAT_RUN
 
     def quadlet_paths(self):
         return [os.path.join(self.params['quadlet_dir'], f) for f in self.unit_files]

@@ -4,7 +4,7 @@
 """What runs on the host, read once for every cluster of a kinc_cluster call.
 
 One `podman ps`, one `podman volume ls` and one `systemctl show` answer for all clusters, so an unchanged
-run costs a fixed number of commands plus one per cluster (its readiness), not a handful per cluster.
+run costs a fixed number of commands whatever the number of clusters (readiness reads the nodes' volumes).
 """
 
 from __future__ import absolute_import, division, print_function
