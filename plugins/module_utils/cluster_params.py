@@ -14,8 +14,8 @@ import os
 
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
-from ansible_collections.kinc.kinc.plugins.module_utils.node_config import CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
+from ansible_collections.kinc.kinc.plugins.module_utils.node_config import CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE
 
 # Quadlet must start the unit within this time: an image pull is not part of it (images are local).
 TIMEOUT_START_SEC = 300

@@ -25,7 +25,7 @@ from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import node_image
 
 DEFAULT_IMAGE = node_image.image_for()
-DEFAULT_API_ADDRESS = '127.0.0.1'
+DEFAULT_API_ADDRESS = naming.DEFAULT_API_ADDRESS
 DEFAULT_CONFIG_MODE = 'mounted'
 DEFAULT_WAIT_TIMEOUT = 600
 DEFAULT_BASE_PORT = 6443

@@ -27,7 +27,7 @@ NODE_FILLED = frozenset(['KINC_KUBERNETES_VERSION', 'KINC_NODE_IP'])
 # Must equal KINC_NODE_IP in files/image/rootfs/usr/local/lib/kinc/common.sh; no subnet may contain it.
 NODE_IP = '10.255.255.254'
 # Where kinc publishes the API by default; always among the API server certificate's SANs (the template's).
-DEFAULT_API_ADDRESS = '127.0.0.1'
+DEFAULT_API_ADDRESS = naming.DEFAULT_API_ADDRESS
 _VERSION = re.compile(r'^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.]+)?$')
 # kube-controller-manager gives each node a /24 of the pod subnet; kube-apiserver refuses service ranges
 # larger than /12, and the range must hold the API (.1) and DNS (.10) service addresses.

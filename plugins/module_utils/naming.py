@@ -37,6 +37,8 @@ NODE_EVENTS_FILE = '/var/log/kinc/events.jsonl'
 # The kubeadm configuration the node rendered and used (its preflight step writes it).
 NODE_KUBEADM_CONFIG = '/var/lib/kinc/kubeadm.yaml'
 NODE_API_PORT = 6443
+# The host address a cluster's API is published on unless api_address says otherwise.
+DEFAULT_API_ADDRESS = '127.0.0.1'
 
 
 def name_error(name, field='name'):

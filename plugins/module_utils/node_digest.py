@@ -22,8 +22,10 @@ _SECTION = '[Container]'
 
 
 def _meaningful(text):
+    """The lines that count: no blank lines, no comments, not the digest label itself."""
     lines = (line.strip() for line in text.splitlines())
-    return '\n'.join(line for line in lines if line and not line.startswith(('#', ';')))
+    return '\n'.join(line for line in lines
+                     if line and not line.startswith(('#', ';', 'Label="%s=' % LABEL)))
 
 
 def digest(units, node_config):
@@ -31,9 +33,7 @@ def digest(units, node_config):
     sha = hashlib.sha256()
     for kind, files in (('unit', units), ('config', node_config)):
         for name in sorted(files):
-            text = '\n'.join(line for line in _meaningful(files[name]).splitlines()
-                             if not line.startswith('Label="%s=' % LABEL))
-            sha.update(('%s %s\n%s\n\0' % (kind, name, text)).encode('utf-8'))
+            sha.update(('%s %s\n%s\n\0' % (kind, name, _meaningful(files[name]))).encode('utf-8'))
     return sha.hexdigest()
 
 
