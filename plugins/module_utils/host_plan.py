@@ -16,6 +16,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.kinc.kinc.plugins.module_utils import naming
+
 # Every file kinc writes carries this marker; a file without it is the owner's and is never touched.
 MARKER = 'kinc.kinc.kinc_host'
 
@@ -33,7 +35,8 @@ ROOTLESS_UNIT_DIR = '.config/containers/systemd'
 ROOTLESS_VOLUME_DIR = '.local/share/containers/storage/volumes'
 ROOTFUL_UNIT_DIR = '/etc/containers/systemd'
 ROOTFUL_VOLUME_DIR = '/var/lib/containers/storage/volumes'
-_CLUSTER_ENTRY = re.compile(r'^kinc-([a-z0-9]([-a-z0-9]*[a-z0-9])?)-(control-plane\.container|var-data)$')
+# The node's unit file and /var volume of a cluster (naming.container_name, naming.var_volume_name).
+_CLUSTER_ENTRY = re.compile(r'^kinc-(.+)-(?:control-plane\.container|var-data)$')
 # The header of a 90-kinc.conf written before this format: it persisted every key, sized for N clusters.
 _LEGACY_SYSCTL_HEADER = re.compile(r'^# kinc\.kinc\.kinc_host: sized for (\d+) kinc cluster')
 
@@ -48,7 +51,7 @@ def cluster_names(entries):
     names = set()
     for entry in entries:
         match = _CLUSTER_ENTRY.match(entry)
-        if match:
+        if match and naming.name_error(match.group(1)) is None:
             names.add(match.group(1))
     return names
 
