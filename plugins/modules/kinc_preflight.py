@@ -285,6 +285,7 @@ from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincE
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION, PodmanError, PodmanNotFound
 from ansible_collections.kinc.kinc.plugins.module_utils.preflight import (
     evaluate, failure_message, failures, next_free_subid, parse_subids, requirements)
+from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl, SystemdError
 from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version, version_text
 
 # Roots of the files read; unit tests point them at a prepared tree.
@@ -347,16 +348,15 @@ def _etc(path):
 
 def _systemd(module, uid):
     """user@<uid>.service's delegation, reload need and state, user-<uid>.slice's TasksMax: one systemctl call."""
-    systemctl = module.get_bin_path('systemctl')
     units = ['user@%d.service' % uid, 'user-%d.slice' % uid]
-    found = [{}, {}]
-    if systemctl:
-        rc, out, _err = module.run_command(
-            [systemctl, 'show', '--property=DelegateControllers,NeedDaemonReload,ActiveState,TasksMax'] + units)
-        if rc == 0:
-            for index, block in enumerate(out.strip().split('\n\n')[:2]):
-                found[index] = dict(line.split('=', 1) for line in block.splitlines() if '=' in line)
-    service, slice_ = found
+    found = {}
+    if module.get_bin_path('systemctl'):
+        try:
+            found = Systemctl(module.run_command, user=False).show_units(
+                units, ['DelegateControllers', 'NeedDaemonReload', 'ActiveState', 'TasksMax'])
+        except SystemdError:
+            found = {}
+    service, slice_ = found.get(units[0], {}), found.get(units[1], {})
     tasks_max = slice_.get('TasksMax', 'infinity')
     return {
         'delegate_configured': service.get('DelegateControllers', '').split(),
