@@ -83,4 +83,3 @@ def refresh(client, volumes, lock_timeout, record_dir=allocation_record.HOST_REC
         return False
     with allocation_record.allocation_lock(lock_timeout, record_dir):
         return allocation_record.write(record_dir, os.geteuid(), _labelled(client)[1])
-
