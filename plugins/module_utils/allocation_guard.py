@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: kinc developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Allocation changes made outside kinc_allocate, under the same lock: kinc_cluster recreating a cluster's
-labelled volumes, and bringing the host-wide record back in line with the labels (after a purge or a kill)."""
+"""Allocation changes made outside kinc_allocate, under the same lock: kinc_cluster creating a cluster's
+labelled volumes from an allocation kinc_allocate planned (the role's check-mode call) or recorded before, and
+bringing the host-wide record back in line with the labels (after a purge or a kill)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -43,6 +44,8 @@ def _clash(allocation, holders):
 def ensure_volumes(client, allocation, lock_timeout, check_mode=False, record_dir=allocation_record.HOST_RECORD_DIR):
     """Create `allocation`'s missing labelled volumes while holding the allocation lock; returns their names.
 
+    The lock makes the planned allocation final: nothing else allocates while the labels are written.
+
     Refused (AllocationError) when another cluster of this user or of any other user holds its port or
     networks meanwhile; the user's host-wide record is refreshed."""
     uid = os.geteuid()
@@ -59,12 +62,12 @@ def ensure_volumes(client, allocation, lock_timeout, check_mode=False, record_di
         holders += allocation_record.others(record_dir, uid) if usable else []
         clash = None if known else _clash(allocation, holders)
         if clash:
-            raise AllocationError('cluster %r cannot get its volumes back: api_port/networks %s; fix: purge it and '
-                                  'allocate again with kinc.kinc.kinc_allocate' % (allocation.name, clash))
+            raise AllocationError('cluster %r cannot create its volumes: api_port/networks %s since they were '
+                                  'allocated; fix: allocate again with kinc.kinc.kinc_allocate (the kinc.kinc.kinc_cluster '
+                                  'role does on its next run)' % (allocation.name, clash))
         missing = [v for v in naming.volume_names(allocation.name) if v not in volume_labels]
         if not check_mode:
-            for volume in missing:
-                client.create_volume(volume, allocation_labels(allocation))
+            client.create_volumes([(volume, allocation_labels(allocation)) for volume in missing])
             if usable:
                 mine[allocation.name] = allocation
                 allocation_record.write(record_dir, uid, mine)

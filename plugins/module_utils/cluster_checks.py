@@ -63,6 +63,22 @@ def started_problems(run):
     return []
 
 
+def missing_images(runs, image_exists):
+    """{image: [cluster names]} of the node images that clusters about to run from new units lack."""
+    missing = {}
+    for run in runs:
+        if run.files_given and run.wants_running:
+            missing.setdefault(run.params['image'], []).append(run.name)
+    return dict((image, names) for image, names in missing.items() if not image_exists(image))
+
+
+def missing_image_problems(missing):
+    return ['node image %s (cluster %s) is not in the Podman storage of the clusters\' owner; build it with '
+            "'podman build -t %s <collection>/files/image' as that user (files/image/README.md gives the build args "
+            "of each Kubernetes version) or load it with 'podman load', then run again"
+            % (image, ', '.join(names), image) for image, names in sorted(missing.items())]
+
+
 def problems(run, snapshot, path_exists=os.path.exists):
     found = merge_problems(run) + started_problems(run)
     if run.files_given:

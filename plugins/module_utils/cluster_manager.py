@@ -4,7 +4,8 @@
 """kinc_cluster's plan of a call: converge every cluster given, starting all before waiting for any.
 
 1. Read the host once (host_snapshot) and check every cluster against it; any problem fails the call
-   before anything changes.
+   before anything changes. A missing node image is such a problem, or (on_missing_image='report', for a
+   caller that builds images) the reason the call changes nothing and names the missing images.
 2. Files of every cluster: volumes, node configuration, then Quadlet units (volumes' first); removals.
 3. One daemon-reload when any cluster needs it.
 4. Start, restart (only when the running container's digest label differs from what is wanted, see
@@ -50,8 +51,12 @@ def restart_needed(run, container):
 class ClusterManager:
 
     def __init__(self, podman, systemctl, check_mode=False, now=time.time, sleep=time.sleep,
-                 path_exists=os.path.exists, read_file=files.read_text, record_dir=allocation_record.HOST_RECORD_DIR):
+                 path_exists=os.path.exists, read_file=files.read_text, record_dir=allocation_record.HOST_RECORD_DIR,
+                 on_missing_image='fail'):
         self.podman = podman
+        self.on_missing_image = on_missing_image
+        # {image: [cluster names]} of the node images found missing by the last converge().
+        self.missing_images = {}
         self.record_dir = record_dir
         self.systemctl = systemctl
         self.check_mode = check_mode
@@ -67,8 +72,13 @@ class ClusterManager:
         self.runs = [ClusterRun(p) for p in params_list]
         self.snapshot = host_snapshot.HostSnapshot(self.podman, self.systemctl, [r.name for r in self.runs])
         problems = [p for run in self.runs for p in cluster_checks.problems(run, self.snapshot, self.path_exists)]
+        self.missing_images = cluster_checks.missing_images(self.runs, self.podman.image_exists)
+        if self.on_missing_image == 'fail':
+            problems += cluster_checks.missing_image_problems(self.missing_images)
         if problems:
             raise KincError('; '.join(problems))
+        if self.missing_images and not self.check_mode:
+            return self.runs  # reported: the caller brings the images, then converges again
         reload_for = []
         for run in self.runs:
             if self._files(run):

@@ -14,12 +14,23 @@ class SystemdError(Exception):
     pass
 
 
-def user_environment(uid, environ, path_exists=os.path.exists):
+def _owner_of(path):
+    try:
+        return os.stat(path).st_uid
+    except OSError:
+        return None
+
+
+def user_environment(uid, environ, path_exists=os.path.exists, owner_of=_owner_of):
     """Environment that lets `systemctl --user` and rootless podman reach the user's manager.
 
-    Ansible's become does not always set XDG_RUNTIME_DIR; derive it from the uid when unset and fail
-    clearly when the user's manager is not running (no lingering, no login session)."""
-    runtime_dir = environ.get('XDG_RUNTIME_DIR') or '/run/user/%d' % uid
+    Ansible's become does not always set XDG_RUNTIME_DIR, and some become methods pass on the caller's
+    (/run/user/0); derive it from the uid unless the one set is the user's own, and fail clearly when the
+    user's manager is not running (no lingering, no login session)."""
+    runtime_dir = environ.get('XDG_RUNTIME_DIR')
+    inherited = bool(runtime_dir) and owner_of(runtime_dir) == uid
+    if not inherited:
+        runtime_dir = '/run/user/%d' % uid
     bus = os.path.join(runtime_dir, 'bus')
     if not path_exists(bus):
         raise SystemdError(
@@ -27,7 +38,7 @@ def user_environment(uid, environ, path_exists=os.path.exists):
             "enable lingering with 'loginctl enable-linger <user>' (the kinc.kinc.kinc_host role does it) "
             "and wait for user@%d.service to be active" % (uid, bus, uid))
     env = {'XDG_RUNTIME_DIR': runtime_dir}
-    if not environ.get('DBUS_SESSION_BUS_ADDRESS'):
+    if not (inherited and environ.get('DBUS_SESSION_BUS_ADDRESS')):
         env['DBUS_SESSION_BUS_ADDRESS'] = 'unix:path=%s' % bus
     return env
 

@@ -126,6 +126,16 @@ options:
       - Directory of the Quadlet units (of every cluster of the call).
       - Defaults to C(~/.config/containers/systemd) rootless and C(/etc/containers/systemd) as root.
     type: path
+  on_missing_image:
+    description:
+      - What a missing node image of a cluster about to run from new units does (C(podman image exists) per image,
+        before anything changes).
+      - V(fail) fails the call, naming the image and how to build or load it.
+      - V(report) changes nothing and returns the images in RV(missing_images), for a caller that builds them and
+        calls again (the C(kinc.kinc.kinc_cluster) role). In check mode the call goes on as if they were there.
+    type: str
+    choices: [fail, report]
+    default: fail
   quadlet_units: &quadlet_units
     description:
       - Set by the action plugin; do not set it in a task.
@@ -174,8 +184,8 @@ options:
       node_config_rootful: *node_config_rootful
 notes:
   - The kubeconfig file is written as JSON, which kubectl reads like YAML.
-  - An unchanged call runs C(podman ps), C(podman volume ls) and one C(systemctl show) for all its clusters; a
-    node's status, initialized marker and admin kubeconfig are read from its C(/var) volume on the host.
+  - An unchanged call runs C(podman ps), C(podman volume ls), C(podman image exists) for each node image and one
+    C(systemctl show) for all its clusters; a node's status, initialized marker and admin kubeconfig are read from its C(/var) volume on the host.
 seealso:
   - module: kinc.kinc.kinc_allocate
   - module: kinc.kinc.kinc_cluster_info
@@ -229,6 +239,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+missing_images:
+  description: The node images found missing (O(on_missing_image=report)); when not empty and not in check mode,
+    nothing was done.
+  returned: always
+  type: list
+  elements: str
+  sample: ["localhost/kinc-node:v1.37.1"]
 actions:
   description: What was done (or, in check mode, would be done), in order; with O(clusters) each is prefixed
     with the cluster's name.
@@ -334,7 +351,8 @@ RENDERED = dict(quadlet_units=dict(type='dict'), node_config=dict(type='dict'), 
 
 def argument_spec():
     cluster = dict(cluster_spec.CLUSTER_OPTIONS, **RENDERED)
-    spec = dict(cluster, name=dict(type='str'), quadlet_dir=dict(type='path'))
+    spec = dict(cluster, name=dict(type='str'), quadlet_dir=dict(type='path'),
+                on_missing_image=dict(type='str', choices=['fail', 'report'], default='fail'))
     spec['clusters'] = dict(type='list', elements='dict', options=cluster)
     return module_base.argument_spec(spec)
 
@@ -367,7 +385,7 @@ def summarize(manager, many, diff):
     actions = []
     for run in manager.runs:
         actions += [('%s: %s' % (run.name, a)) if many else a for a in run.actions]
-    summary = dict(changed=bool(actions), actions=actions)
+    summary = dict(changed=bool(actions), actions=actions, missing_images=sorted(manager.missing_images))
     if diff:
         summary['diff'] = [d for run in manager.runs for d in run.diff]
     if many:
@@ -400,7 +418,7 @@ def main():
             entry['kubeconfig_path'] = entry['kubeconfig_path'] or cluster_params.default_kubeconfig_path(entry['name'])
             entry['user_kubeconfig'] = cluster_params.user_kubeconfig_path()
         manager = ClusterManager(module_base.podman(module), Systemctl(module.run_command, user=rootless),
-                                 check_mode=module.check_mode)
+                                 check_mode=module.check_mode, on_missing_image=module.params['on_missing_image'])
         try:
             runs = manager.converge(entries)
         finally:

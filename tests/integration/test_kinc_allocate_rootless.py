@@ -42,6 +42,8 @@ def test_rootless_allocation_basics(testhost, allocate):
     volumes = user_volumes(testhost)
     assert sorted(volumes) == ['kinc-dev-config', 'kinc-dev-var-data']
     assert volumes['kinc-dev-config'] == created['clusters'][0]['labels']
+    # The volumes came from one `podman kube play`, which made no network of its own (it would take a subnet).
+    assert testhost.as_user('podman', 'network', 'ls', '--format', '{{.Name}}').stdout == b'podman\n'
     # The record went to kinc's rootless store, not root's, under kinc's default lock.
     assert testhost.exec('podman', 'volume', 'ls', '--quiet').stdout.strip() == b''
     assert testhost.exec('stat', '-c', '%U %a', '/run/user/1000/kinc/allocate.lock').stdout == b'kinc 600\n'

@@ -27,7 +27,11 @@ import re
 
 import pytest
 
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
+
+# The node images the owner's storage holds from the start: the default and the one tests change to.
+NODE_IMAGES = (cluster_spec.DEFAULT_IMAGE, 'localhost/kinc-node:v2')
 
 STEPS = [{'name': 'crio', 'unit': 'crio.service', 'state': 'done', 'started': '', 'finished': '', 'message': ''}]
 ADMIN = {
@@ -84,6 +88,8 @@ class FakeHost:
         self.containers = {}   # name -> {'id', 'state', 'labels', 'ports'}
         self.networks = {'podman': ['10.88.0.0/16']}
         self.images = {}       # the owner's storage: name -> {'config', 'size'}
+        for node_image in NODE_IMAGES:
+            self.add_image(node_image, '{"node": "%s"}' % node_image)
         self.node_images = {}  # node container -> {name: config} of its own store
         self.free = 10 ** 10   # free bytes of the disk holding the volumes (df in a node)
         self.node_missing = set()  # executables a node's image lacks
@@ -217,6 +223,7 @@ class FakeHost:
 
     def _is_mutating(self, argv):
         read_only = (('volume', 'ls'), ('volume', 'inspect'), ('container', 'inspect'), ('image', 'inspect'),
+                     ('image', 'exists'),
                      ('network', 'ls'), ('ps',), ('exec',), ('show',), ('status',))
         args = self._args(argv)
         if args[:1] == ['exec'] and (args[2:4] == ['skopeo', 'copy'] or args[2:3] == ['rm']):
@@ -242,20 +249,24 @@ class FakeHost:
         tool = os.path.basename(argv[0])
         self._internal = True
         try:
-            answer = getattr(self, '_' + tool)(self._args(argv))
+            handler = getattr(self, '_' + tool)
+            answer = handler(self._args(argv), data) if tool == 'podman' else handler(self._args(argv))
         finally:
             self._internal = False
         if self._is_mutating(argv):
             self.step()
         return answer
 
-    def _podman(self, args):
+    def _podman(self, args, data=None):
         if args[:2] == ['volume', 'ls']:
             return 0, json.dumps([{'Name': n, 'Labels': v[0], 'Mountpoint': v[1]}
                                   for n, v in sorted(self.volumes.items())]), ''
-        if args[:2] == ['volume', 'create']:
-            self._create_volume(args[-1], dict(a.split('=', 1) for a in args[3:-1:2]))
-            return 0, args[-1] + '\n', ''
+        if args == ['kube', 'play', '--network', 'none', '-']:
+            claims = [json.loads(doc) for doc in data.split('\n---\n')]
+            assert all(c['kind'] == 'PersistentVolumeClaim' for c in claims), 'kinc plays only volume claims'
+            for claim in claims:
+                self._create_volume(claim['metadata']['name'], claim['metadata']['labels'])
+            return 0, 'Volumes:\n' + ''.join(c['metadata']['name'] + '\n' for c in claims), ''
         if args[:2] == ['volume', 'rm']:
             self.volumes.pop(args[-1], None)
             self.created.pop(args[-1], None)
@@ -274,6 +285,8 @@ class FakeHost:
             if args[-1] not in self.containers:
                 return 125, '[]', 'Error: no such container %s' % args[-1]
             return 0, json.dumps([{'Name': args[-1], 'State': {'Status': self.containers[args[-1]]['state']}}]), ''
+        if args[:2] == ['image', 'exists']:
+            return (0 if self._image(args[-1])[1] is not None else 1), '', ''
         if args[:2] == ['image', 'inspect']:
             return self._image_inspect(args[-1])
         if args[:2] == ['network', 'ls']:

@@ -48,8 +48,9 @@ def test_a_port_taken_meanwhile_by_another_user_is_refused(host, client, record_
     os.chown(path, 4242, 4242)
     with pytest.raises(AllocationError) as err:
         allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir)
-    assert str(err.value) == ("cluster 'dev' cannot get its volumes back: api_port/networks 6443 is held by cluster "
-                              "'web' of uid 4242; fix: purge it and allocate again with kinc.kinc.kinc_allocate")
+    assert str(err.value) == ("cluster 'dev' cannot create its volumes: api_port/networks 6443 is held by cluster "
+                              "'web' of uid 4242 since they were allocated; fix: allocate again with "
+                              "kinc.kinc.kinc_allocate (the kinc.kinc.kinc_cluster role does on its next run)")
     assert host.volumes == {}
 
 

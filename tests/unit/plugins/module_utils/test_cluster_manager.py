@@ -42,10 +42,10 @@ def params(host, name=NAME, **overrides):
     return p
 
 
-def manager_for(host, check_mode=False):
+def manager_for(host, check_mode=False, on_missing_image='fail'):
     return ClusterManager(PodmanClient(host.run), Systemctl(host.run, user=True), check_mode=check_mode,
                           now=host.now, sleep=host.sleep, path_exists=lambda path: True, read_file=host.read_file,
-                          record_dir=host.record_dir)
+                          record_dir=host.record_dir, on_missing_image=on_missing_image)
 
 
 def run(host, check_mode=False, **overrides):
@@ -62,18 +62,18 @@ def converge_many(host, entries, check_mode=False):
 
 
 def verbs(host):
-    """systemctl verbs and podman volume/container changes, in order."""
+    """systemctl verbs and podman volume/container changes (`kube play` creates volumes), in order."""
     out = []
     for argv in host.mutating():
         args = [a for a in argv[1:] if a != '--user']
-        out.append(' '.join(args[:2]) if args[0] == 'volume' else args[0])
+        out.append(' '.join(args[:2]) if args[0] in ('volume', 'kube') else args[0])
     return out
 
 
 def test_present_on_a_new_host_creates_everything_volumes_first(host):
     result = run(host)
     assert result.error is None and result.changed
-    assert verbs(host) == ['volume create', 'volume create', 'daemon-reload', 'start']
+    assert verbs(host) == ['kube play', 'daemon-reload', 'start']
     written = [a.split(' ', 1)[1] for a in result.actions if a.startswith('create /')]
     assert [os.path.basename(p) for p in written] == [
         'cluster.env', 'kubeadm.conf', 'kinc-tdev-var-data.volume', 'kinc-tdev-config.volume',
@@ -97,21 +97,48 @@ def test_present_exports_a_private_kubeconfig_pointing_at_the_published_port(hos
     assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
 
 
-def test_an_unchanged_run_changes_nothing_with_two_podman_calls(host):
+def test_an_unchanged_run_changes_nothing_with_three_podman_calls(host):
     run(host)
     result = run(host)
     assert result.actions == [] and host.mutating() == []
     assert result.restarted is False and result.diff == [] and result.status['phase'] == 'ready'
     podman = [argv[1:3] for argv in host.podman_calls()]
-    assert podman == [['ps', '--all'], ['volume', 'ls']]
+    assert podman == [['ps', '--all'], ['volume', 'ls'], ['image', 'exists']]
 
 
-def test_three_unchanged_clusters_cost_two_podman_calls_and_one_systemctl(host):
+def test_three_unchanged_clusters_of_one_image_cost_three_podman_calls_and_one_systemctl(host):
     converge_many(host, [params(host, n) for n in ('tdev', 'two', 'three')])
     converge_many(host, [params(host, n) for n in ('tdev', 'two', 'three')])
     assert host.mutating() == []
-    assert len(host.podman_calls()) == 2
+    assert len(host.podman_calls()) == 3
     assert len([a for a in host.calls if os.path.basename(a[0]) == 'systemctl']) == 1
+
+
+def test_a_missing_node_image_fails_the_call_before_anything_changes(host):
+    with pytest.raises(KincError) as err:
+        run(host, image='localhost/not-built:1')
+    assert str(err.value).startswith("node image localhost/not-built:1 (cluster tdev) is not in the Podman storage of "
+                                     "the clusters' owner; build it with 'podman build -t localhost/not-built:1 ")
+    assert host.mutating() == []
+
+
+def test_reported_missing_images_change_nothing_until_they_are_there(host):
+    entries = [params(host, 'tdev', image='localhost/not-built:1'), params(host, 'two', image='localhost/not-built:1'),
+               params(host, 'three')]
+    host.calls = []
+    manager = manager_for(host, on_missing_image='report')
+    manager.converge(entries)
+    assert manager.missing_images == {'localhost/not-built:1': ['tdev', 'two']}
+    assert host.mutating() == [] and all(not r.actions for r in manager.runs)
+    # Check mode reports them and plans the rest as if they were there.
+    checked = manager_for(host, check_mode=True, on_missing_image='report')
+    checked.converge(entries)
+    assert checked.missing_images == manager.missing_images and host.mutating() == []
+    assert ['start %s' % naming.service_name(n) in r.actions for n, r in zip(('tdev', 'two', 'three'), checked.runs)] \
+        == [True, True, True]
+    host.add_image('localhost/not-built:1', '{"built": true}')
+    manager.converge(entries)
+    assert manager.missing_images == {} and all(r.status['phase'] == 'ready' for r in manager.runs)
 
 
 def test_a_changed_unit_is_written_and_restarts_the_node(host):
@@ -404,7 +431,7 @@ def test_merge_without_pyyaml_is_refused_before_any_change(host, monkeypatch):
 
 def test_stopped_with_the_allocation_writes_the_files_but_does_not_start(host):
     result = run(host, state='stopped')
-    assert verbs(host) == ['volume create', 'volume create', 'daemon-reload']
+    assert verbs(host) == ['kube play', 'daemon-reload']
     assert sorted(os.listdir(host.quadlet_dir)) == sorted(params(host)['quadlet_units'])
     assert result.result(_Snapshot(host))['state'] == 'stopped' and not host.containers
     assert run(host, state='stopped').actions == []

@@ -3,6 +3,7 @@
 """PodmanClient against `--format json` output captured from real Podman: 4.3.1 (root, the outer
 host: Debian 12) and 5.4.2 (rootless, the trixie test host). See fixtures/README.md."""
 
+import json
 import os
 
 import pytest
@@ -99,22 +100,28 @@ def test_networks(version):
                                                                 ('ta-capnet', ['10.77.0.0/24'])]
 
 
-def test_create_volume_passes_sorted_labels_as_arguments():
-    labels = {'io.kinc.cluster': 'dev', 'io.kinc.managed-by': 'kinc.kinc'}
-    argv = ('volume', 'create', '--label', 'io.kinc.cluster=dev', '--label', 'io.kinc.managed-by=kinc.kinc',
-            'kinc-dev-config')
-    client, runner = client_for({argv: (0, 'kinc-dev-config\n', '')})
-    client.create_volume('kinc-dev-config', labels)
-    assert runner.calls == [(['podman'] + list(argv), None)]
+def test_create_volumes_plays_one_claim_per_volume_in_one_run():
+    client, runner = client_for({('kube', 'play', '--network', 'none', '-'): (0, 'Volumes:\nkinc-dev-var-data\nkinc-dev-config\n', '')})
+    labels = {'io.kinc.cluster': 'dev', 'io.kinc.pod-subnet': '10.244.43.0/24'}
+    client.create_volumes([('kinc-dev-var-data', labels), ('kinc-dev-config', labels)])
+    [(argv, data)] = runner.calls
+    assert argv == ['podman', 'kube', 'play', '--network', 'none', '-']
+    assert [json.loads(doc) for doc in data.split('\n---\n')] == [
+        {'apiVersion': 'v1', 'kind': 'PersistentVolumeClaim', 'metadata': {'name': name, 'labels': labels}}
+        for name in ('kinc-dev-var-data', 'kinc-dev-config')]
 
 
-def test_create_volume_failure_quotes_podman():
-    argv = ('volume', 'create', 'x')
-    client, runner = client_for({argv: (125, '', 'Error: volume with name x already exists: volume already exists\n')})
+def test_create_volumes_of_nothing_runs_nothing():
+    client, runner = client_for({})
+    client.create_volumes([])
+    assert runner.calls == []
+
+
+def test_create_volumes_failure_names_the_volumes_and_quotes_podman():
+    client, runner = client_for({('kube', 'play', '--network', 'none', '-'): (125, '', 'Error: some failure\n')})
     with pytest.raises(PodmanError) as err:
-        client.create_volume('x', {})
-    assert str(err.value) == ("creating volume x: 'podman volume create x' failed with exit code 125: "
-                              "Error: volume with name x already exists: volume already exists")
+        client.create_volumes([('x', {}), ('y', {})])
+    assert str(err.value) == "creating volumes x, y: 'podman kube play --network none -' failed with exit code 125: Error: some failure"
 
 
 def test_remove_volume_and_container():

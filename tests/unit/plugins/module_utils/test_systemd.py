@@ -49,10 +49,16 @@ def test_user_environment_derives_the_runtime_dir_from_the_uid():
     assert env == {'XDG_RUNTIME_DIR': '/run/user/1000', 'DBUS_SESSION_BUS_ADDRESS': 'unix:path=/run/user/1000/bus'}
 
 
-def test_user_environment_keeps_what_is_set():
+def test_user_environment_keeps_what_is_set_when_the_runtime_dir_is_the_users():
     env = user_environment(1000, {'XDG_RUNTIME_DIR': '/r', 'DBUS_SESSION_BUS_ADDRESS': 'unix:path=/x'},
-                           path_exists=lambda p: True)
+                           path_exists=lambda p: True, owner_of=lambda p: 1000)
     assert env == {'XDG_RUNTIME_DIR': '/r'}
+
+
+def test_user_environment_replaces_the_runtime_dir_and_bus_a_become_method_passed_on():
+    env = user_environment(1000, {'XDG_RUNTIME_DIR': '/run/user/0', 'DBUS_SESSION_BUS_ADDRESS': 'unix:path=/run/user/0/bus'},
+                           path_exists=lambda p: True, owner_of=lambda p: 0)
+    assert env == {'XDG_RUNTIME_DIR': '/run/user/1000', 'DBUS_SESSION_BUS_ADDRESS': 'unix:path=/run/user/1000/bus'}
 
 
 def test_without_a_user_manager_the_error_says_to_enable_lingering():

@@ -89,6 +89,15 @@ def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_recor
                                                               'service_subnet': '10.43.0.0/16'}}}
 
 
+def test_a_fleet_is_allocated_with_one_podman_run_that_creates_every_volume(run, host):
+    result = run({'clusters': [{'name': 'c%d' % i} for i in range(100)]}, host)
+    assert len(result['created_volumes']) == 200
+    assert sorted(host.volume_labels()) == sorted(result['created_volumes'])
+    writes = [c for c in commands(host) if c[:2] not in (['volume', 'ls'], ['ps', '--all'], ['network', 'ls'])]
+    assert writes == [['kube', 'play', '--network', 'none', '-']]
+    assert host.volume_labels()['kinc-c99-config'] == result['allocations']['c99']['labels']
+
+
 def test_existing_cluster_is_unchanged(run, host):
     volumes(host, {'kinc-dev-var-data': labels('dev', 7001, 1), 'kinc-dev-config': labels('dev', 7001, 1)})
     assert run({'clusters': [{'name': 'dev'}]}, host)['changed'] is True  # the record was missing
@@ -96,7 +105,7 @@ def test_existing_cluster_is_unchanged(run, host):
     assert result['changed'] is False
     assert (result['clusters'][0]['api_port'], result['clusters'][0]['existed']) == (7001, True)
     assert result['diff']['before'] == result['diff']['after']
-    assert not [c for c in commands(host) if c[:2] == ['volume', 'create']]
+    assert not [c for c in commands(host) if c[:2] == ['kube', 'play']]
 
 
 def test_cluster_known_only_by_its_container_gets_its_volumes_back(run, host):

@@ -41,11 +41,11 @@ def module_host(tmp_path, monkeypatch):
 
 
 def attach(host, monkeypatch):
-    monkeypatch.setattr(AnsibleModule, 'run_command', lambda self, argv, **kwargs: host.run(argv))
+    monkeypatch.setattr(AnsibleModule, 'run_command', lambda self, argv, data=None, **kwargs: host.run(argv, data))
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, *args, **kwargs: '/usr/bin/' + name)
     monkeypatch.setattr(module_base, 'rootless_environment', lambda module, required=True: True)
     monkeypatch.setattr(cluster_manager.ClusterManager.__init__, '__defaults__',
-                        (False, host.now, host.sleep, lambda path: True, host.read_file, host.record_dir))
+                        (False, host.now, host.sleep, lambda path: True, host.read_file, host.record_dir, 'fail'))
     monkeypatch.setenv('HOME', str(host.home))
     return host
 
