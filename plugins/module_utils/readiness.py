@@ -21,6 +21,9 @@ from ansible_collections.kinc.kinc.plugins.module_utils import node_status
 
 # In the node /etc/kubernetes links to /var/lib/kinc/kubernetes (files/image/README.md).
 ADMIN_KUBECONFIG = '/var/lib/kinc/kubernetes/admin.conf'
+# Polls start at FIRST_POLL_INTERVAL seconds and double up to POLL_INTERVAL: a node restarted on an already
+# initialized volume is ready in seconds, a new one takes tens of seconds (each poll runs one `podman ps`).
+FIRST_POLL_INTERVAL = 0.5
 POLL_INTERVAL = 2
 # The node service's journal on the host is mostly podman events; the node's own unit journal says more.
 HOST_JOURNAL_LINES = 20
@@ -125,6 +128,7 @@ class Waiter:
         pending = list(runs)
         # Containers of nodes this call started are not in the snapshot yet.
         fresh = any(run.since is not None for run in runs)
+        interval = FIRST_POLL_INTERVAL
         while True:
             if fresh:
                 self.snapshot.read_containers()
@@ -132,4 +136,5 @@ class Waiter:
             pending = [run for run in pending if not self._poll(run)]
             if not pending:
                 return
-            self.sleep(POLL_INTERVAL)
+            self.sleep(interval)
+            interval = min(POLL_INTERVAL, interval * 2)

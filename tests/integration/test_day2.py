@@ -204,3 +204,16 @@ def test_export_logs_of_a_healthy_and_a_failed_cluster_without_secrets(day2):
     day2.user('systemctl', '--user', 'stop', 'kinc-two-control-plane.service')
     stopped, = day2.load({'cluster': 'two', 'image': APP})[0]
     assert stopped['failed'] and 'cluster two is not running' in stopped['msg']
+
+
+def test_a_missing_node_image_is_named_and_changes_nothing(day2):
+    unit = '/home/kinc/.config/containers/systemd/kinc-one-control-plane.container'
+    before = (day2.user('podman', 'inspect', '--format', '{{.Id}}', 'kinc-one-control-plane').stdout,
+              day2.user('cat', unit).stdout)
+    with pytest.raises(AssertionError) as failed:
+        day2.playbook('day2-deploy.yml', kinc_node_image=NODE_IMAGE, kinc_node_image_build=False, day2_images=[],
+                      kinc_clusters=[{'name': 'one', 'image': 'localhost/not-built:1'}])
+    # kinc_cluster found the image missing before any change; the role's build.yml names it (it builds none).
+    assert 'node image localhost/not-built:1 is not in the Podman storage of kinc' in str(failed.value)
+    assert (day2.user('podman', 'inspect', '--format', '{{.Id}}', 'kinc-one-control-plane').stdout,
+            day2.user('cat', unit).stdout) == before

@@ -256,17 +256,18 @@ def test_a_failed_node_names_the_step_and_shows_its_units_journal(host):
 def test_the_previous_boots_ready_status_is_not_taken_for_readiness_after_a_restart(host):
     run(host)
     old = status_text('ready', at=10)  # written long before this run's restart
-    host.statuses = [old, old, status_text('ready', at=host.clock + 4)]
+    host.statuses = [old, old, old, status_text('ready', at=host.clock + 3)]
     result = run(host, events=True)
     assert result.restarted and result.status['phase'] == 'ready'
-    assert host.sleeps == 2
+    assert host.sleeps == 3
 
 
 def test_ready_needs_the_initialized_marker(host):
     host.initialized = False
     result = run(host, wait_timeout=10)
     assert 'cluster tdev was not ready after wait_timeout=10s (ready: 1/1 steps done)' in result.error
-    assert host.sleeps == 5
+    # Polls after 0.5, 1, 2, 2, 2 and 2 seconds (9.5 s), then once past the deadline.
+    assert host.sleeps == 7
 
 
 def test_a_service_that_crashes_before_any_status_fails_fast_with_its_journal(host):
