@@ -185,7 +185,8 @@ options:
 notes:
   - The kubeconfig file is written as JSON, which kubectl reads like YAML.
   - An unchanged call runs C(podman ps), C(podman volume ls), C(podman image exists) for each node image and one
-    C(systemctl show) for all its clusters; a node's status, initialized marker and admin kubeconfig are read from its C(/var) volume on the host.
+    C(systemctl show) for all its clusters; a node's status, initialized marker and admin kubeconfig are read
+    from its C(/var) volume on the host.
 seealso:
   - module: kinc.kinc.kinc_allocate
   - module: kinc.kinc.kinc_cluster_info

@@ -9,7 +9,9 @@ It keeps the state those commands change, with the semantics kinc relies on:
   stops (Quadlet's --rm), and starting it creates missing volumes from the .volume units;
 - a node's status, initialized marker and admin kubeconfig live on its /var volume, which is the node's
   /var inside: `podman exec <node> cat /var/...` and `podman cp` into /var/... are files of that volume;
-- the owner's image storage holds images by name (their config, whose digest is the ID); `podman save`
+- `podman kube play` of PersistentVolumeClaims creates labelled volumes (how kinc creates volumes);
+- the owner's image storage holds images by name (their config, whose digest is the ID), the node images of
+  NODE_IMAGES from the start; `podman save`
   writes the config as the archive, and `skopeo copy` in the node stores an archive's config under a name in
   the node's own store;
 - in a running node, kubectl answers while `api_up` (readyz, get, cluster-info dump) and reads admin.conf.
