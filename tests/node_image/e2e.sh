@@ -2,9 +2,9 @@
 # kinc's end-to-end test with the real node image, in one command, on any Linux machine with network:
 #   tests/node_image/e2e.sh [pytest arguments]
 # Run it as the non-root user who will own the clusters, with passwordless sudo (kinc_host prepares the host,
-# the test restarts the user's systemd manager), Podman >= 4.7, python3 with venv and cgroup v2. It builds
-# files/image (the default node image), then runs tests/node_image/test_e2e_real_image.py: two clusters from
-# one inventory, playbooks/verify.yml on both, a restart of user@<uid>.service, cleanup with purge.
+# the test restarts the user's systemd manager), Podman >= 4.7, python3 with venv and cgroup v2. It runs
+# tests/node_image/test_e2e_real_image.py: two clusters from one inventory (the deploy builds the default node
+# image from files/image), playbooks/verify.yml on both, a restart of user@<uid>.service, cleanup with purge.
 # .github/workflows/e2e.yml runs exactly this on ubuntu-24.04. Logs of a failure: $KINC_E2E_LOG_DIR.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
