@@ -19,6 +19,11 @@ from ansible_collections.kinc.kinc.plugins.module_utils.node_config import CLUST
 
 # Quadlet must start the unit within this time: an image pull is not part of it (images are local).
 TIMEOUT_START_SEC = 300
+# Podman stops the node (SIGRTMIN+3, systemd's orderly shutdown) for up to NODE_STOP_TIMEOUT seconds before it
+# kills it: systemd in the node gives each unit up to 45 s (the image's system.conf.d/10-kinc.conf), and
+# kubelet and CRI-O stop one after the other. systemd on the host waits a little longer for `podman rm`.
+NODE_STOP_TIMEOUT = 100
+TIMEOUT_STOP_SEC = 120
 
 
 def kube_dir():
@@ -52,6 +57,8 @@ def template_values(params):
         'config_volume_unit': config_unit,
         'node_config_dir': naming.NODE_CONFIG_DIR,
         'timeout_start_sec': TIMEOUT_START_SEC,
+        'stop_timeout': NODE_STOP_TIMEOUT,
+        'timeout_stop_sec': TIMEOUT_STOP_SEC,
     }
 
 

@@ -18,6 +18,8 @@ from ansible_collections.kinc.kinc.plugins.module_utils import files
 from ansible_collections.kinc.kinc.plugins.module_utils import node_digest
 
 ROOTFUL_DIR = '/etc/containers/systemd'
+# The line of the node's unit that lifts Podman's own pids limit; crun refuses it without the pids controller.
+PIDS_UNLIMITED = 'PidsLimit=-1\n'
 ROOTLESS_DIR = '~/.config/containers/systemd'
 UNIT_MODE = 0o644
 DIR_MODE = 0o755
@@ -37,6 +39,14 @@ def publish_port(address, host_port, container_port):
     if ':' in address:
         address = '[%s]' % address
     return '%s:%s:%s' % (address, host_port, container_port)
+
+
+def for_host(units, controllers):
+    """The rendered units as this host runs them: without PIDS_UNLIMITED where pids is not among the owner's
+    cgroup `controllers` (Podman then sets no pids limit of its own either)."""
+    if 'pids' in controllers:
+        return units
+    return dict((name, text.replace(PIDS_UNLIMITED, '')) for name, text in units.items())
 
 
 def plan(directory, unit_files, units):

@@ -336,10 +336,13 @@ steps:
   elements: dict
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
 from ansible_collections.kinc.kinc.plugins.module_utils import module_base
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
 from ansible_collections.kinc.kinc.plugins.module_utils.cluster_manager import ClusterManager
@@ -411,7 +414,10 @@ def main():
     def body():
         rootless = module_base.rootless_environment(module)
         quadlet_dir = module.params['quadlet_dir'] or quadlet.default_dir(rootless)
+        controllers = host_cgroups.owner_controllers(os.geteuid())
         for entry in entries:
+            if entry['quadlet_units']:
+                entry['quadlet_units'] = quadlet.for_host(entry['quadlet_units'], controllers)
             rootful_config = entry.pop('node_config_rootful', None)
             if not rootless and rootful_config:
                 entry['node_config'] = rootful_config

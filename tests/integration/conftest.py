@@ -262,3 +262,7 @@ def module_run_playbook(tmp_path_factory):
 def local_inventory():
     """This machine as the target, with the test venv's python (it has ansible's module deps)."""
     return 'localhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'runtime: the real container runtime of the node (the runtime stage of tests/run.sh)')

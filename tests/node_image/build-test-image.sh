@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds localhost/kinc-node-test:latest, the node image under test: files/image's own rootfs and set-up
-# on a Debian trixie systemd base (debootstrap, no registry), with stand-ins for the Kubernetes and CRI-O
-# binaries (tests/node_image/standins). Saved to $KINC_CACHE/kinc-node-test.tar for loading into test
-# hosts. Cached: the base is rebuilt only when its package list changes, the image only when an input does.
+# on a Debian trixie systemd base (debootstrap, no registry), with the real container runtime (CRI-O and
+# crictl from upstream source by build-runtime.sh; conmon, crun, CNI plugins from Debian) and stand-ins for
+# the Kubernetes binaries and the pause image (tests/node_image/standins, pause/). Saved to
+# $KINC_CACHE/kinc-node-test.tar for loading into test hosts. Cached: the base is rebuilt only when its
+# package list changes, the image only when an input does.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../tooling/lib.sh
@@ -13,12 +15,16 @@ IMAGE_DIR=$KINC_REPO/files/image
 ARCHIVE=$KINC_CACHE/kinc-node-test.tar
 # skopeo: kinc_image loads images into the node's containers-storage with it, as in the real node image
 # (netavark stands for the virtual container-network-stack its dependency needs; debootstrap resolves no virtuals).
-PACKAGES=systemd,systemd-sysv,dbus,jq,iproute2,procps,skopeo,netavark
+# conmon, crun, the CNI plugins (ptp, host-local, loopback), iptables and the libraries of the CRI-O
+# built here: the rest of the node's runtime.
+PACKAGES=systemd,systemd-sysv,dbus,jq,iproute2,procps,skopeo,netavark,conmon,crun,containernetworking-plugins,iptables,libseccomp2,libsqlite3-0
 
 base_key=$(echo "$PACKAGES" | sha256sum | cut -c1-12)
 base_image=localhost/kinc-node-test-base:$base_key
-key=$( (echo "$base_key"; cd "$KINC_REPO" && find files/image tests/node_image/standins tests/node_image/kinc-test-init \
-  tests/node_image/Containerfile.test -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12)
+runtime=$(bash "$HERE/build-runtime.sh" | tail -n 1)
+key=$( (echo "$base_key"; basename "$runtime"; cd "$KINC_REPO" && find files/image tests/node_image/standins \
+  tests/node_image/kinc-test-init tests/node_image/Containerfile.test tests/node_image/pause \
+  tests/node_image/fixtures/cri-o/10-crio.conf -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12)
 
 mkdir -p "$KINC_CACHE"
 # One build at a time (pytest-xdist workers, other helpers' test sessions).
@@ -56,7 +62,16 @@ fi
 previous=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 context=$(mktemp -d)
 trap 'rm -rf "$context"' EXIT
-cp -a "$IMAGE_DIR/rootfs" "$IMAGE_DIR/README.md" "$HERE/standins" "$HERE/kinc-test-init" "$context/"
+cp -a "$IMAGE_DIR/rootfs" "$IMAGE_DIR/README.md" "$HERE/standins" "$HERE/kinc-test-init" \
+  "$HERE/fixtures/cri-o/10-crio.conf" "$context/"
+mkdir -p "$context/runtime" "$context/pause-root"
+cp "$runtime/crio" "$runtime/pinns" "$runtime/crictl" "$runtime/crio.service" "$context/runtime/"
+# The pause stand-in as an image archive; the build stores it under the pause image name CRI-O is configured with.
+gcc -Os -static -o "$context/pause-root/pause" "$HERE/pause/pause.c"
+pause_image=localhost/kinc-pause-standin:$key
+tar -C "$context/pause-root" -cf - pause | podman import -q --change 'ENTRYPOINT=["/pause"]' - "$pause_image" >/dev/null
+podman save -q -o "$context/pause.tar" "$pause_image"
+podman rmi "$pause_image" >/dev/null
 log "building $IMAGE ($key)"
 podman build -q --pull=never --layers=false --build-arg "BASE_IMAGE=$base_image" --label "io.kinc.node-test-key=$key" \
   -f "$HERE/Containerfile.test" -t "$IMAGE" -t "$keyed" "$context" >/dev/null

@@ -1,7 +1,8 @@
 # Copyright: kinc developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The node's init chain under real systemd: files/image's own units and scripts in the node test image,
-with stand-ins only for crio, crictl, kubeadm, kubelet and kubectl (tests/node_image/standins)."""
+with the real CRI-O and crictl (tests/node_image/build-runtime.sh) and stand-ins only for kubeadm, kubelet,
+kubectl and the pause image (tests/node_image/standins, pause/)."""
 
 import json
 import os
@@ -42,7 +43,10 @@ def test_baked_in_config_boots_to_ready_and_comes_back_without_kubeadm_init(make
     # Root Podman: no user namespace, so CRI-O runs crun as it is.
     assert status['runtime']['route'] == 'root'
     assert step(status, 'cgroups')['message'].endswith('; runtime route: root')
-    assert node.read('/var/log/kinc-standin/crio.log').split()[-2:] == ['_CRIO_ROOTLESS=', 'CONTAINER_DEFAULT_RUNTIME=']
+    crio_pid = node.exec_('systemctl', 'show', '-P', 'MainPID', 'crio.service').stdout.strip()
+    crio_env = node.read('/proc/%s/environ' % crio_pid).split('\0')
+    assert not [v for v in crio_env if v.startswith(('_CRIO_ROOTLESS=', 'CONTAINER_DEFAULT_RUNTIME='))]
+    assert 'RuntimeVersion:  1.36.3' in node.exec_('crictl', 'version').stdout
     assert step(status, 'certs')['unit'] == 'kinc-kubeadm-init.service'
     assert node.file_exists('/var/lib/kinc/initialized')
     rendered = node.read('/var/lib/kinc/kubeadm.yaml')
@@ -53,7 +57,7 @@ def test_baked_in_config_boots_to_ready_and_comes_back_without_kubeadm_init(make
     assert node.read('/proc/sys/net/ipv4/ip_forward') == '1\n'
     assert 'inet %s/32' % kubeadm_config.NODE_IP in node.exec_('ip', '-4', 'addr', 'show', 'lo').stdout
     cni = json.loads(node.read('/etc/cni/net.d/10-kinc.conflist'))
-    assert [p['type'] for p in cni['plugins']] == ['ptp', 'portmap']
+    assert [p['type'] for p in cni['plugins']] == ['ptp']
     assert cni['plugins'][0]['ipam']['ranges'] == [[{'subnet': '10.244.43.0/24'}]]
     assert step(status, 'datapath')['message'] == (
         'pod network: resolved kubernetes.default.svc.cluster.local via 10.43.0.10; '
@@ -119,7 +123,7 @@ def test_mounted_config_is_used_and_events_stay_off(make_node):
     assert 'exec-condition' in node.exec_('journalctl', '-u', 'kinc-events.service', '--no-pager').stdout
 
 
-@pytest.mark.parametrize('failing', ['crio', 'preflight', 'certs', 'kubelet', 'addons', 'storage', 'dns'])
+@pytest.mark.parametrize('failing', ['preflight', 'certs', 'kubelet', 'addons', 'storage', 'dns'])
 def test_a_failing_step_stops_the_chain(make_node, failing):
     node = make_node('fail-' + failing)
     node.write_config(cluster_env('failing', KINC_STANDIN_FAIL_AT=failing))
@@ -131,6 +135,22 @@ def test_a_failing_step_stops_the_chain(make_node, failing):
     assert states(status) == ([(s, 'done') for s in STEPS[:at]] + [(failing, 'failed')]
                               + [(s, 'pending') for s in STEPS[at + 1:]])
     assert 'KINC_STANDIN_FAIL_AT' in step(status, failing)['message']
+    assert not node.file_exists('/var/lib/kinc/initialized')
+
+
+def test_a_crio_that_cannot_start_fails_the_crio_step(make_node, tmp_path):
+    # The real CRI-O refuses a configuration whose default runtime does not exist.
+    broken = tmp_path / '99-broken.conf'
+    broken.write_text('[crio.runtime]\ndefault_runtime = "kinc-missing"\n')
+    node = make_node('fail-crio')
+    node.write_config(cluster_env('failing'))
+    node.start('-v', '%s:/etc/crio/crio.conf.d/99-broken.conf:ro' % broken)
+    status = node.settle()
+
+    assert status['phase'] == 'failed'
+    assert states(status) == ([('cgroups', 'done'), ('crio', 'failed')] + [(s, 'pending') for s in STEPS[2:]])
+    assert 'crio.service' in step(status, 'crio')['message']
+    assert 'kinc-missing' in node.exec_('journalctl', '-u', 'crio.service', '--no-pager').stdout
     assert not node.file_exists('/var/lib/kinc/initialized')
 
 

@@ -160,7 +160,7 @@ def render_node_template(path, **values):
 def test_cni_template_renders_a_ptp_network_that_needs_nothing_from_the_host():
     conf = json.loads(render_node_template('etc/kinc/cni/10-kinc.conflist.tmpl', KINC_POD_CIDR='10.244.7.0/24'))
     # ptp (like kindnet): no Linux bridge, so neither br_netfilter nor bridge-nf-call-iptables is needed.
-    assert [p['type'] for p in conf['plugins']] == ['ptp', 'portmap']
+    assert [p['type'] for p in conf['plugins']] == ['ptp']
     ipam = conf['plugins'][0]['ipam']
     assert ipam['type'] == 'host-local' and ipam['ranges'] == [[{'subnet': '10.244.7.0/24'}]]
     # /run is a tmpfs of each container start: no reservation outlives the network namespace it was made in.

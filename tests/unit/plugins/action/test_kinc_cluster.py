@@ -58,6 +58,16 @@ def test_container_unit_carries_names_labels_publish_and_volumes():
     assert lines(unit, 'Restart') == ['on-failure']
 
 
+def test_the_node_stops_within_podmans_stop_timeout_and_lifts_podmans_pids_limit():
+    unit = action.render_units(options())['kinc-dev-control-plane.container']
+    # Podman's default stop timeout is 10 s; the node's systemd needs up to 2 x 45 s for kubelet and CRI-O.
+    assert lines(unit, 'PodmanArgs') == ['--privileged --systemd=always --cgroupns=private --stop-timeout=100']
+    assert lines(unit, 'TimeoutStopSec') == ['120']
+    # Podman's own pids limit (2048) would cap every pod of the node; the module drops the line where the
+    # owner has no pids controller (quadlet.for_host).
+    assert lines(unit, 'PidsLimit') == ['-1']
+
+
 def test_volume_units_name_the_contract_volumes_with_the_allocation_labels():
     units = action.render_units(options())
     for volume in ('kinc-dev-var-data', 'kinc-dev-config'):
@@ -136,7 +146,8 @@ def test_the_real_quadlet_generator_accepts_the_units(tmp_path):
                      '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
                      '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev',
                      '--label io.kinc.api-port=7443', '--label io.kinc.managed-by=kinc.kinc',
-                     '--privileged', '--env container=podman', cluster_spec.DEFAULT_IMAGE):
+                     '--privileged', '--stop-timeout=100', '--pids-limit -1', '--env container=podman',
+                     cluster_spec.DEFAULT_IMAGE):
         assert fragment in exec_start
     # The node waits for its volumes' services, which create them with the same labels.
     assert 'Requires=kinc-dev-var-data-volume.service' in node

@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Quadlet units: template values, the order they are written in, and when systemd must reload them."""
 
+from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
 from ansible_collections.kinc.kinc.plugins.module_utils import host_snapshot
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
 
@@ -48,3 +49,23 @@ def test_reload_is_needed_for_units_systemd_has_not_loaded_or_loaded_stale(tmp_p
 def test_units_gone_from_disk_but_still_loaded_need_a_reload():
     assert quadlet.still_loaded([{'LoadState': 'not-found'}, {'LoadState': 'loaded'}]) is True
     assert quadlet.still_loaded([{'LoadState': 'not-found', 'NeedDaemonReload': 'no'}]) is False
+
+
+def test_for_host_keeps_the_unlimited_pids_line_only_where_the_owner_has_the_pids_controller():
+    units = {'kinc-dev-control-plane.container': '[Container]\nImage=x\nPidsLimit=-1\nTmpfs=/tmp\n',
+             'kinc-dev-var-data.volume': '[Volume]\n'}
+    assert quadlet.for_host(units, ['cpu', 'memory', 'pids']) == units
+    assert quadlet.for_host(units, ['cpu', 'memory'])['kinc-dev-control-plane.container'] == \
+        '[Container]\nImage=x\nTmpfs=/tmp\n'
+    assert quadlet.for_host(units, [])['kinc-dev-var-data.volume'] == '[Volume]\n'
+
+
+def test_owner_controllers_are_the_user_managers_for_a_user_and_the_root_cgroups_for_root(tmp_path):
+    manager = tmp_path / 'user.slice' / 'user-1000.slice' / 'user@1000.service'
+    manager.mkdir(parents=True)
+    (manager / 'cgroup.controllers').write_text('cpu memory pids\n')
+    (tmp_path / 'cgroup.controllers').write_text('cpuset cpu io memory hugetlb pids rdma misc\n')
+    assert host_cgroups.owner_controllers(1000, str(tmp_path)) == ['cpu', 'memory', 'pids']
+    assert 'rdma' in host_cgroups.owner_controllers(0, str(tmp_path))
+    # No user manager (cgroup v1, no lingering yet): nothing delegated.
+    assert host_cgroups.owner_controllers(1001, str(tmp_path)) == []

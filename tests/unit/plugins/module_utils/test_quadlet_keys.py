@@ -10,7 +10,7 @@ v4.4.0 … v4.7.0 of github.com/containers/podman, and its RELEASE_NOTES.md:
 - 4.6.0 "Quadlet now supports the HostName field … in .container files" (#18486), and AddDevice's optional
   '-' prefix (commit d51911f7b0 "Support systemd optional prefix '-' for devices", first in v4.6.0);
 - 4.7.0 "Quadlet now allows setting user-defined names for Volume and Network units via the VolumeName and
-  NetworkName directives".
+  NetworkName directives", "Quadlet now supports setting the PidsLimit option in a container".
 """
 
 import os
@@ -37,6 +37,7 @@ INTRODUCED = {
     ('Container', 'PodmanArgs'): '4.4',
     ('Container', 'Tmpfs'): '4.5',
     ('Container', 'HostName'): '4.6',
+    ('Container', 'PidsLimit'): '4.7',
     ('Volume', 'Label'): '4.4',
     ('Volume', 'VolumeName'): '4.7',
 }

@@ -1,0 +1,258 @@
+# Copyright: kinc developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The node's REAL container runtime in a rootless node on the test host, deployed by kinc's own role: CRI-O
+1.36 and crictl built from upstream source (tests/node_image/build-runtime.sh) with kinc's configuration
+(files/image/rootfs), Debian's conmon, crun and CNI plugins. Stand-ins remain only for kubeadm, kubelet,
+kubectl and the pause image; the pods here are made through the CRI with crictl, as kubelet makes them.
+
+The `runtime` stage of tests/run.sh (marker `runtime`). KINC_RUNTIME_MEASURE=<file> appends the pod start
+times to that file (figures, never assertions)."""
+
+import io
+import json
+import os
+import tarfile
+import time
+
+import pytest
+
+from conftest import BUSYBOX_IMAGE, booted_testhost, run, wait_until
+
+pytestmark = pytest.mark.runtime
+
+NODE_IMAGE = os.environ.get('KINC_NODE_TEST_IMAGE', 'localhost/kinc-node-test:latest')
+MEASURE = os.environ.get('KINC_RUNTIME_MEASURE')
+CLUSTER = 'rt'
+NODE = 'kinc-%s-control-plane' % CLUSTER
+SERVICE = NODE + '.service'
+APP = 'localhost/kinc-rt-app:1'
+WHITEOUT = 'localhost/kinc-rt-whiteout:1'
+HOST_PORT = 30080
+
+
+def measure(what, value):
+    if MEASURE:
+        with open(MEASURE, 'a') as handle:
+            handle.write('%s: %s\n' % (what, value))
+
+
+def whiteout_archive(base_layer):
+    """A docker-archive of WHITEOUT: `base_layer` (busybox), a layer with /data/old, then a layer that makes
+    /data opaque (.wh..wh..opq) and adds /data/new, as a Containerfile's `RUN rm -rf /data && mkdir /data`
+    would. Running it must show only `new` in /data."""
+    def layer(entries):
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode='w') as tar:
+            for name, data in entries:
+                info = tarfile.TarInfo(name)
+                if data is None:
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    tar.addfile(info)
+                else:
+                    info.size, info.mode = len(data), 0o644
+                    tar.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
+
+    import hashlib
+    layers = [base_layer, layer([('data', None), ('data/old', b'old\n')]),
+              layer([('data', None), ('data/.wh..wh..opq', b''), ('data/new', b'new\n')])]
+    diff_ids = ['sha256:' + hashlib.sha256(data).hexdigest() for data in layers]
+    config = json.dumps({'architecture': 'amd64', 'os': 'linux',
+                         'config': {'Cmd': ['ls', '/data'], 'Env': ['PATH=/bin']},
+                         'rootfs': {'type': 'layers', 'diff_ids': diff_ids}}).encode()
+    config_name = hashlib.sha256(config).hexdigest() + '.json'
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode='w') as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        names = []
+        for index, data in enumerate(layers):
+            names.append('layer%d.tar' % index)
+            add(names[-1], data)
+        add(config_name, config)
+        add('manifest.json', json.dumps([{'Config': config_name, 'RepoTags': [WHITEOUT], 'Layers': names}]).encode())
+    return buffer.getvalue()
+
+
+class Runtime(object):
+    """The deployed cluster's node, reached as the test host's user through `podman exec`."""
+
+    def __init__(self, host, run_playbook):
+        self.host = host
+        self.run_playbook = run_playbook
+        self.inventory = ('%s ansible_connection=containers.podman.podman ansible_host=%s ansible_user=root '
+                          'ansible_python_interpreter=/usr/bin/python3\n' % (host.name, host.name))
+
+    def user(self, *argv, **kwargs):
+        return self.host.as_user(*argv, **kwargs)
+
+    def node(self, *argv, check=True, input=None):
+        return self.user('podman', 'exec', '-i', NODE, *argv, check=check, input=input)
+
+    def crictl(self, *argv, check=True):
+        return self.node('crictl', *argv, check=check).stdout.decode().strip()
+
+    def node_json(self, path, data):
+        self.node('tee', path, input=json.dumps(data).encode())
+        return path
+
+    def status(self):
+        out = self.node('cat', '/var/lib/kinc/status.json', check=False).stdout
+        return json.loads(out) if out.strip() else {}
+
+    def deploy(self):
+        return self.run_playbook('day2-deploy.yml', self.inventory, extra_vars={
+            'kinc_user': self.host.USER, 'kinc_hosts': 'all', 'kinc_node_image': NODE_IMAGE,
+            'kinc_node_image_build': False, 'kinc_clusters': [{'name': CLUSTER}],
+            'day2_images': [APP, '/home/kinc/whiteout.tar']})
+
+    def pod(self, name, port_mappings=()):
+        """A pod sandbox as kubelet asks for one (cgroup parent under kubelet's /kubelet root); its ID."""
+        config = {'metadata': {'name': name, 'namespace': 'kinc-rt', 'uid': 'uid-' + name, 'attempt': 0},
+                  'hostname': name, 'log_directory': '/var/log/pods/kinc-rt_' + name,
+                  'port_mappings': [{'protocol': 0, 'container_port': c, 'host_port': h} for c, h in port_mappings],
+                  'linux': {'cgroup_parent': '/kubelet/kubepods/poduid-' + name}}
+        path = self.node_json('/tmp/pod-%s.json' % name, config)
+        return self.crictl('runp', path), path
+
+    def container(self, pod, pod_config, name, image, command):
+        """Create and start a container in `pod`; its ID."""
+        path = self.node_json('/tmp/ctr-%s.json' % name, {
+            'metadata': {'name': name}, 'image': {'image': image}, 'command': command, 'log_path': name + '.log'})
+        started = time.monotonic()
+        container = self.crictl('create', pod, path, pod_config)
+        self.crictl('start', container)
+        return container, time.monotonic() - started
+
+    def pod_ip(self, pod):
+        return json.loads(self.crictl('inspectp', pod))['status']['network']['ip']
+
+    def http_from_node(self, address, port):
+        """GET /index.html from the node's own network namespace (bash's /dev/tcp: the node has no client)."""
+        script = ('exec 3<>/dev/tcp/%s/%d; printf "GET /index.html HTTP/1.0\\r\\n\\r\\n" >&3; cat <&3'
+                  % (address, port))
+        return self.node('timeout', '10', 'bash', '-c', script).stdout.decode()
+
+
+@pytest.fixture(scope='module')
+def runtime(module_run_playbook, tmp_path_factory):
+    with booted_testhost('runtime') as host:
+        cache = str(tmp_path_factory.mktemp('images'))
+        host.load_image(NODE_IMAGE, cache)
+        host.load_image(BUSYBOX_IMAGE, cache)
+        env = Runtime(host, module_run_playbook)
+        env.user('mkdir', '-p', '/home/kinc/app/www')
+        env.user('tee', '/home/kinc/app/www/index.html', input=b'kinc-rt-app\n')
+        env.user('tee', '/home/kinc/app/Containerfile', input=b'FROM %s\nCOPY www /www\n' % BUSYBOX_IMAGE.encode())
+        env.user('podman', 'build', '-q', '--pull=never', '-t', APP, '/home/kinc/app')
+        busybox_layer = run(['podman', 'image', 'save', '--format', 'docker-archive', BUSYBOX_IMAGE]).stdout
+        with tarfile.open(fileobj=io.BytesIO(busybox_layer)) as saved:
+            manifest = json.load(saved.extractfile('manifest.json'))[0]
+            base_layer = saved.extractfile(manifest['Layers'][0]).read()
+        env.user('tee', '/home/kinc/whiteout.tar', input=whiteout_archive(base_layer))
+        started = time.monotonic()
+        env.deployed = env.deploy()
+        measure('deploy of one cluster, real CRI-O, two images loaded', '%.1f s' % (time.monotonic() - started))
+        yield env
+
+
+def test_the_real_crio_runs_with_kincs_configuration_and_lists_the_loaded_images(runtime):
+    status = runtime.status()
+    assert status['phase'] == 'ready', status
+    crio_step = [s for s in status['steps'] if s['name'] == 'crio'][0]
+    assert crio_step['state'] == 'done'
+    version = runtime.crictl('version')
+    assert 'RuntimeName:  cri-o' in version and 'RuntimeVersion:  1.36.3' in version, version
+    info = json.loads(runtime.crictl('info'))
+    conditions = dict((c['type'], c['status']) for c in info['status']['conditions'])
+    assert conditions == {'RuntimeReady': True, 'NetworkReady': True}
+    # The rootless test host delegates no controller: the status names the route the node chose and why.
+    assert status['runtime'] == {
+        'route': 'crio-rootless',
+        'reason': "rootless without cpu, memory and pids delegated: CRI-O's _CRIO_ROOTLESS=1; pod limits and "
+                  'stats do not see containers'}
+    crio_pid = runtime.node('systemctl', 'show', '-P', 'MainPID', 'crio.service').stdout.decode().strip()
+    environment = runtime.node('cat', '/proc/%s/environ' % crio_pid).stdout.split(b'\0')
+    assert b'_CRIO_ROOTLESS=1' in environment
+    # kinc_image (the role's images.yml) loaded both images where CRI-O finds them.
+    assert [(r['name'], r['changed']) for r in runtime.deployed['results']] == [(APP, True), (WHITEOUT, True)]
+    images = json.loads(runtime.crictl('images', '-o', 'json'))['images']
+    tags = sorted(tag for image in images for tag in image['repoTags'])
+    assert APP in tags and WHITEOUT in tags
+
+
+def test_the_pause_image_is_preloaded_read_only_and_never_pulled(runtime):
+    config = runtime.node('crio', 'config').stdout.decode(errors='replace')
+    pause_image = [line.split('"')[1] for line in config.splitlines()
+                   if line.lstrip('# ').startswith('pause_image = ')][0]
+    images = json.loads(runtime.crictl('images', '-o', 'json'))['images']
+    assert [i for i in images if pause_image in i['repoTags']], images
+    # It lives in the image's read-only store under /usr, not in the node's /var volume.
+    store = runtime.node('cat', '/usr/lib/containers/storage/vfs-images/images.json').stdout.decode()
+    assert pause_image in store
+    assert pause_image not in runtime.node('cat', '/var/lib/containers/storage/vfs-images/images.json').stdout.decode()
+    journal = runtime.node('journalctl', '-u', 'crio.service', '--no-pager').stdout.decode()
+    assert 'Pulling image' not in journal and 'Trying to access' not in journal
+
+
+def test_two_pods_get_addresses_of_the_pod_range_talk_over_tcp_and_a_host_port_reaches_one(runtime):
+    web, web_config = runtime.pod('web', port_mappings=[(8080, HOST_PORT)])
+    client, client_config = runtime.pod('client')
+    server_id, server_seconds = runtime.container(web, web_config, 'httpd', APP, ['httpd', '-f', '-p', '8080', '-h', '/www'])
+    client_id, client_seconds = runtime.container(client, client_config, 'sleeper', APP, ['sleep', '3600'])
+    measure('container create+start in a running pod (crictl, real CRI-O)', '%.2f s, %.2f s'
+            % (server_seconds, client_seconds))
+    web_ip, client_ip = runtime.pod_ip(web), runtime.pod_ip(client)
+    # The range is the node's pod CIDR, from kinc's rendered CNI configuration.
+    cni = json.loads(runtime.node('cat', '/etc/cni/net.d/10-kinc.conflist').stdout)
+    subnet = cni['plugins'][0]['ipam']['ranges'][0][0]['subnet']
+    prefix = subnet.rsplit('.', 1)[0] + '.'
+    assert subnet.endswith('.0/24') and web_ip.startswith(prefix) and client_ip.startswith(prefix)
+    assert web_ip != client_ip
+    # Pod to pod over TCP across ptp.
+    wait_until('the web pod to serve', lambda: runtime.node(
+        'crictl', 'exec', client_id, 'wget', '-qO-', 'http://%s:8080/index.html' % web_ip, check=False).returncode == 0,
+        attempts=50)
+    assert runtime.crictl('exec', client_id, 'wget', '-qO-', 'http://%s:8080/index.html' % web_ip) == 'kinc-rt-app'
+    # The host port, from the node's network namespace, through CRI-O's hostport DNAT.
+    assert runtime.http_from_node('10.255.255.254', HOST_PORT).rstrip().endswith('kinc-rt-app')
+    assert 'KUBE-HOSTPORTS' in runtime.node('iptables', '-t', 'nat', '-S').stdout.decode()
+    for pod in (web, client):
+        runtime.crictl('stopp', pod)
+        runtime.crictl('rmp', pod)
+    assert server_id and client_id
+
+
+def test_an_image_with_an_opaque_whiteout_unpacks_and_runs(runtime):
+    pod, pod_config = runtime.pod('whiteout')
+    container, _seconds = runtime.container(pod, pod_config, 'ls', WHITEOUT, ['ls', '/data'])
+    wait_until('the ls container to exit', lambda: json.loads(runtime.crictl('inspect', container))
+               ['status']['state'] == 'CONTAINER_EXITED', attempts=50)
+    assert runtime.crictl('logs', container) == 'new'
+    runtime.crictl('rmp', '--force', pod)
+
+
+def test_the_node_unit_lifts_no_pids_limit_here_and_stops_crio_cleanly(runtime):
+    unit = runtime.user('systemctl', '--user', 'cat', SERVICE).stdout.decode()
+    exec_start = [line for line in unit.splitlines() if line.startswith('ExecStart=')][0]
+    assert '--stop-timeout=100' in exec_start
+    # The test host delegates no controller: a pids limit of -1 would make crun refuse the node.
+    assert 'pids-limit' not in exec_start
+    assert 'TimeoutStopSec=120' in unit
+
+    stopped = time.monotonic()
+    runtime.user('systemctl', '--user', 'stop', SERVICE)
+    measure('stop of a node with real CRI-O', '%.1f s' % (time.monotonic() - stopped))
+    volume = json.loads(runtime.user('podman', 'volume', 'inspect', 'kinc-%s-var-data' % CLUSTER).stdout)[0]
+    # CRI-O wrote its clean-shutdown file: it was not killed while it synced its storage.
+    assert runtime.user('test', '-e', volume['Mountpoint'] + '/lib/crio/clean.shutdown', check=False).returncode == 0
+
+    runtime.user('systemctl', '--user', 'start', SERVICE)
+    wait_until('the node to be ready again', lambda: runtime.status().get('phase') == 'ready', attempts=600)
+    journal = runtime.node('journalctl', '-b', '-u', 'crio.service', '--no-pager').stdout.decode()
+    assert 'unclean shutdown' not in journal, journal[-3000:]
+    tags = [tag for image in json.loads(runtime.crictl('images', '-o', 'json'))['images'] for tag in image['repoTags']]
+    assert APP in tags and WHITEOUT in tags
+
