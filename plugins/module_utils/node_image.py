@@ -17,12 +17,12 @@ import re
 
 REPOSITORY = 'localhost/kinc-node'
 # kubernetes: the pinned patch; crio: the CRI-O release of the same minor; fedora: the base image's release;
-# eol: the minor's end of life (kubernetes.io/releases); supported: False for a documented legacy choice.
+# eol: the minor's end of life (kubernetes.io/releases). A minor past its end of life leaves the table: its
+# packages and base image stop installing (files/image/README.md).
 VERSIONS = {
-    '1.37': dict(kubernetes='1.37.1', crio='1.37.0', fedora='44', eol='2027-10-28', supported=True),
-    '1.36': dict(kubernetes='1.36.4', crio='1.36.3', fedora='44', eol='2027-06-28', supported=True),
-    '1.35': dict(kubernetes='1.35.9', crio='1.35.6', fedora='44', eol='2027-02-28', supported=True),
-    '1.33': dict(kubernetes='1.33.5', crio='1.33.5', fedora='42', eol='2026-06-28', supported=False),
+    '1.37': dict(kubernetes='1.37.1', crio='1.37.0', fedora='44', eol='2027-10-28'),
+    '1.36': dict(kubernetes='1.36.4', crio='1.36.3', fedora='44', eol='2027-06-28'),
+    '1.35': dict(kubernetes='1.35.9', crio='1.35.6', fedora='44', eol='2027-02-28'),
 }
 DEFAULT_MINOR = '1.37'
 FEDORA_IMAGE = 'registry.fedoraproject.org/fedora:%s'

@@ -22,8 +22,8 @@ from kube_config_schemas import BY_KIND
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import node_image
 
-# Every Kubernetes version kinc builds a node image for and supports (the legacy 1.33 is not checked).
-SUPPORTED = sorted(row['kubernetes'] for row in node_image.VERSIONS.values() if row['supported'])
+# Every Kubernetes version kinc builds a node image for.
+SUPPORTED = sorted(row['kubernetes'] for row in node_image.VERSIONS.values())
 KINC_UNITS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOTFS, 'etc/systemd/system/*.service')))
 # Allocations as kinc_allocate hands them out (default mapping and a few other ports), rootless and not.
 ALLOCATIONS = [
@@ -233,3 +233,22 @@ def test_the_runtime_route_keeps_cgroup_paths_whenever_the_controllers_are_deleg
     result = subprocess.run(['bash', '-c', script, 'route', os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh'),
                              in_userns] + controllers.split(), capture_output=True, text=True, check=True)
     assert result.stdout == route + '\n'
+
+
+def enable_controllers(directory, *controllers):
+    script = '. "$1"; shift; kinc_enable_controllers "$@"'
+    return subprocess.run(['bash', '-c', script, 'enable', os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh'),
+                           str(directory)] + list(controllers), capture_output=True, text=True, check=False)
+
+
+def test_enabling_cgroup_controllers_checks_what_the_kernel_took(tmp_path):
+    # Already enabled: nothing to write, success.
+    (tmp_path / 'cgroup.subtree_control').write_text('cpu memory pids\n')
+    assert enable_controllers(tmp_path, 'cpu', 'memory', 'pids').returncode == 0
+    assert enable_controllers(tmp_path).returncode == 0
+    # The kernel refuses (here: a subtree_control that cannot be written): the step fails naming what is
+    # missing, after its retries, instead of warning and reporting a node whose pods get no limits.
+    refused = tmp_path / 'refused'
+    (refused / 'cgroup.subtree_control').mkdir(parents=True)
+    result = enable_controllers(refused, 'cpu', 'pids')
+    assert result.returncode == 1 and result.stdout == 'cpu pids\n'

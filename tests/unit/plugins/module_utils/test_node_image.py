@@ -20,7 +20,8 @@ def test_a_version_of_a_known_minor_gets_its_tag_and_the_minor_crio_and_base(ver
 
 
 @pytest.mark.parametrize('version, words', [
-    ('1.34.2', ['kubernetes_version', "'1.34.2'", '1.37, 1.36, 1.35, 1.33']),
+    ('1.34.2', ['kubernetes_version', "'1.34.2'", '1.37, 1.36, 1.35;']),
+    ('1.33.5', ['kubernetes_version', "'1.33.5'", '1.37, 1.36, 1.35;']),
     ('latest', ["'latest' is not a Kubernetes release", "'1.37.1'"]),
     ('1.36', ['is not a Kubernetes release']),
     ('1.37.0-rc.1', ['is not a Kubernetes release']),
@@ -32,10 +33,12 @@ def test_versions_kinc_does_not_build_are_refused_naming_the_choices(version, wo
         node_image.image_for(version)
 
 
-def test_the_legacy_minor_stays_buildable_but_unsupported():
-    assert node_image.version_error('1.33.5') is None
-    assert node_image.VERSIONS['1.33']['supported'] is False
-    assert node_image.build_args('1.33.5')['FEDORA_IMAGE'].endswith(':42')
+def test_no_minor_past_its_end_of_life_or_on_an_archived_base_is_built():
+    # 1.33 (end of life 2026-06-28) on fedora:42 (end of life 2026-05-13, its repositories moved to the
+    # archive) no longer installed: no row may name either.
+    assert node_image.version_error('1.33.5') is not None
+    for row in node_image.VERSIONS.values():
+        assert row['eol'] > '2026-12-03' and int(row['fedora']) >= 43
 
 
 @pytest.mark.parametrize('image, version', [

@@ -49,6 +49,26 @@ kinc_runtime_route() { # IN_USERNS CONTROLLER...
   echo crun-wrapper
 }
 
+# Enables each CONTROLLER in DIR/cgroup.subtree_control and checks that the kernel took it; prints those it
+# could not enable and fails. A process that joins DIR meanwhile (a `podman exec` lands in the node's root
+# cgroup) makes the kernel refuse with EBUSY for a moment, so it tries for about two seconds.
+kinc_enable_controllers() { # DIR CONTROLLER...
+  local dir=$1 controller attempt missing=()
+  shift
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    missing=()
+    for controller in "$@"; do
+      grep -qw -- "$controller" "$dir/cgroup.subtree_control" 2>/dev/null && continue
+      { echo "+$controller" > "$dir/cgroup.subtree_control"; } 2>/dev/null || true
+      grep -qw -- "$controller" "$dir/cgroup.subtree_control" 2>/dev/null || missing+=("$controller")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    [ "$attempt" -lt 10 ] && sleep 0.2
+  done
+  echo "${missing[*]}"
+  return 1
+}
+
 kinc_kubectl() {
   kubectl --kubeconfig "$KINC_ADMIN_CONF" "$@"
 }
