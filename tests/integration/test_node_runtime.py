@@ -8,6 +8,7 @@ kubectl and the pause image; the pods here are made through the CRI with crictl,
 The `runtime` stage of tests/run.sh (marker `runtime`). KINC_RUNTIME_MEASURE=<file> appends the pod start
 times to that file (figures, never assertions)."""
 
+import hashlib
 import io
 import json
 import os
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import BUSYBOX_IMAGE, booted_testhost, run, wait_until
+from conftest import BUSYBOX_IMAGE, TestHost, booted_testhost, run, wait_until
 
 pytestmark = pytest.mark.runtime
 
@@ -53,7 +54,6 @@ def whiteout_archive(base_layer):
                     tar.addfile(info, io.BytesIO(data))
         return buffer.getvalue()
 
-    import hashlib
     layers = [base_layer, layer([('data', None), ('data/old', b'old\n')]),
               layer([('data', None), ('data/.wh..wh..opq', b''), ('data/new', b'new\n')])]
     diff_ids = ['sha256:' + hashlib.sha256(data).hexdigest() for data in layers]
@@ -74,6 +74,19 @@ def whiteout_archive(base_layer):
         add(config_name, config)
         add('manifest.json', json.dumps([{'Config': config_name, 'RepoTags': [WHITEOUT], 'Layers': names}]).encode())
     return buffer.getvalue()
+
+
+class HomeOnDiskHost(TestHost):
+    """A test host whose /home is a volume of this machine's Podman, as a workstation's home is a disk: the
+    user's Podman storage and the node's /var volume lie on a real file system, so the node runs CRI-O on
+    overlay like the real image (kinc-test-init falls back to vfs where /var lies on overlayfs)."""
+
+    def run_args(self):
+        return ['-v', '%s-home:/home' % self.name]
+
+    def remove(self):
+        TestHost.remove(self)
+        run(['podman', 'volume', 'rm', '--force', '%s-home' % self.name], check=False)
 
 
 class Runtime(object):
@@ -138,7 +151,7 @@ class Runtime(object):
 
 @pytest.fixture(scope='module')
 def runtime(module_run_playbook, tmp_path_factory):
-    with booted_testhost('runtime') as host:
+    with booted_testhost('runtime', HomeOnDiskHost) as host:
         cache = str(tmp_path_factory.mktemp('images'))
         host.load_image(NODE_IMAGE, cache)
         host.load_image(BUSYBOX_IMAGE, cache)
@@ -176,6 +189,8 @@ def test_the_real_crio_runs_with_kincs_configuration_and_lists_the_loaded_images
     crio_pid = runtime.node('systemctl', 'show', '-P', 'MainPID', 'crio.service').stdout.decode().strip()
     environment = runtime.node('cat', '/proc/%s/environ' % crio_pid).stdout.split(b'\0')
     assert b'_CRIO_ROOTLESS=1' in environment
+    # Its storage knows it runs in a user namespace, in every process it starts (overlay whiteouts).
+    assert b'_CONTAINERS_USERNS_CONFIGURED=done' in environment
     # kinc_image (the role's images.yml) loaded both images where CRI-O finds them.
     assert [(r['name'], r['changed']) for r in runtime.deployed['results']] == [(APP, True), (WHITEOUT, True)]
     images = json.loads(runtime.crictl('images', '-o', 'json'))['images']
@@ -190,9 +205,9 @@ def test_the_pause_image_is_preloaded_read_only_and_never_pulled(runtime):
     images = json.loads(runtime.crictl('images', '-o', 'json'))['images']
     assert [i for i in images if pause_image in i['repoTags']], images
     # It lives in the image's read-only store under /usr, not in the node's /var volume.
-    store = runtime.node('cat', '/usr/lib/containers/storage/vfs-images/images.json').stdout.decode()
+    store = runtime.node('cat', '/usr/lib/containers/storage/overlay-images/images.json').stdout.decode()
     assert pause_image in store
-    assert pause_image not in runtime.node('cat', '/var/lib/containers/storage/vfs-images/images.json').stdout.decode()
+    assert pause_image not in runtime.node('cat', '/var/lib/containers/storage/overlay-images/images.json').stdout.decode()
     journal = runtime.node('journalctl', '-u', 'crio.service', '--no-pager').stdout.decode()
     assert 'Pulling image' not in journal and 'Trying to access' not in journal
 
@@ -226,11 +241,17 @@ def test_two_pods_get_addresses_of_the_pod_range_talk_over_tcp_and_a_host_port_r
 
 
 def test_an_image_with_an_opaque_whiteout_unpacks_and_runs(runtime):
+    # The node's storage is overlay in the user namespace, as in the real image: whiteouts are user.* xattrs
+    # (userxattr). Loading WHITEOUT (the deploy did, with kinc_image's skopeo) failed with "operation not
+    # permitted" before skopeo and CRI-O were told they run in a user namespace.
+    assert 'driver = "overlay"' in runtime.node('cat', '/etc/containers/storage.conf').stdout.decode()
     pod, pod_config = runtime.pod('whiteout')
     container, _seconds = runtime.container(pod, pod_config, 'ls', WHITEOUT, ['ls', '/data'])
     wait_until('the ls container to exit', lambda: json.loads(runtime.crictl('inspect', container))
                ['status']['state'] == 'CONTAINER_EXITED', attempts=50)
     assert runtime.crictl('logs', container) == 'new'
+    mounts = runtime.node('cat', '/proc/self/mountinfo').stdout.decode()
+    assert [line for line in mounts.splitlines() if ' overlay ' in line and 'userxattr' in line]
     runtime.crictl('rmp', '--force', pod)
 
 
@@ -255,4 +276,3 @@ def test_the_node_unit_lifts_no_pids_limit_here_and_stops_crio_cleanly(runtime):
     assert 'unclean shutdown' not in journal, journal[-3000:]
     tags = [tag for image in json.loads(runtime.crictl('images', '-o', 'json'))['images'] for tag in image['repoTags']]
     assert APP in tags and WHITEOUT in tags
-

@@ -243,7 +243,15 @@ class FakeHost:
     # -- commands ------------------------------------------------------------------------------
     @staticmethod
     def _args(argv):
-        return [a for a in argv[1:] if a != '--user']
+        """The podman arguments without --user and the --env pairs of `podman exec`."""
+        args, rest = [], list(argv[1:])
+        while rest:
+            arg = rest.pop(0)
+            if arg == '--env':
+                rest.pop(0)
+            elif arg != '--user':
+                args.append(arg)
+        return args
 
     def run(self, argv, data=None):
         self._check_alive()
