@@ -21,7 +21,7 @@ REPOSITORY = 'localhost/kinc-node'
 # packages and base image stop installing (files/image/README.md).
 VERSIONS = {
     '1.37': dict(kubernetes='1.37.1', crio='1.37.0', fedora='44', eol='2027-10-28'),
-    '1.36': dict(kubernetes='1.36.4', crio='1.36.3', fedora='44', eol='2027-06-28'),
+    '1.36': dict(kubernetes='1.36.5', crio='1.36.3', fedora='44', eol='2027-06-28'),
     '1.35': dict(kubernetes='1.35.9', crio='1.35.6', fedora='44', eol='2027-02-28'),
 }
 DEFAULT_MINOR = '1.37'
