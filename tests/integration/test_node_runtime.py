@@ -162,7 +162,10 @@ class Runtime(object):
                   'port_mappings': [{'protocol': 0, 'container_port': c, 'host_port': h} for c, h in port_mappings],
                   'linux': {'cgroup_parent': '/kubelet/kubepods/poduid-' + name}}
         path = self.node_json('/tmp/pod-%s.json' % name, config)
-        return self.crictl('runp', path), path
+        started = time.monotonic()
+        pod = self.crictl('runp', path)
+        measure('pod sandbox %s started (crictl runp, real CRI-O, ptp)' % name, '%.2f s' % (time.monotonic() - started))
+        return pod, path
 
     def container(self, pod, pod_config, name, image, command):
         """Create and start a container in `pod`; its ID."""
