@@ -280,6 +280,7 @@ import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
 from ansible_collections.kinc.kinc.plugins.module_utils import host_plan
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError, argument_spec, podman, run
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION, PodmanError, PodmanNotFound
@@ -442,7 +443,7 @@ def gather(module, user, uid):
     params = module.params
     subuid_text = _read(os.path.join(ETC, 'subuid'))
     subgid_text = _read(os.path.join(ETC, 'subgid'))
-    user_cgroup = os.path.join(SYS_FS_CGROUP, 'user.slice', 'user-%d.slice' % uid, 'user@%d.service' % uid)
+    user_cgroup = host_cgroups.user_manager_cgroup(uid, SYS_FS_CGROUP)
     podman_version, podman_error = _podman_version(module)
     kernel = (_read(os.path.join(PROC, 'sys/kernel/osrelease')) or '').strip()
     family = _os_family()
