@@ -205,7 +205,7 @@ def test_an_interrupted_first_boot_is_reset_and_initialised_on_the_next(make_nod
     node.write_config(cluster_env('retry'))
     node.start()
     status = node.settle()
-    assert status['phase'] == 'ready', status
+    assert status['phase'] == 'ready', [s for s in status['steps'] if s['state'] == 'failed']
     phases = [p.split(' --')[0] for p in kubeadm_phases(node)]
     assert phases.count('init phase certs all') == 2
     first_certs, second_certs = [i for i, p in enumerate(phases) if p == 'init phase certs all']
