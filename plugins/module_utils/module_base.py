@@ -14,6 +14,11 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import AllocationError
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import LockTimeout
+from ansible_collections.kinc.kinc.plugins.module_utils.image_ref import ArchiveError
+from ansible_collections.kinc.kinc.plugins.module_utils.kubeadm_config import KubeadmConfigError
+from ansible_collections.kinc.kinc.plugins.module_utils.kubeconfig import KubeconfigError
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient, PodmanError, PodmanNotFound
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import SystemdError, user_environment
 
@@ -78,6 +83,8 @@ def run(module, body, result=None):
         failure = dict(result)
         failure.update(exc.details)
         module.fail_json(msg=str(exc), **failure)
-    except (PodmanNotFound, PodmanError, SystemdError, IOError, OSError) as exc:
+    # Errors of kinc's own utilities already read '<what>; fix: <how>'.
+    except (AllocationError, ArchiveError, KubeadmConfigError, KubeconfigError, LockTimeout, PodmanNotFound,
+            PodmanError, SystemdError, IOError, OSError) as exc:
         module.fail_json(msg=_describe(exc), **result)
     module.exit_json(**outcome)

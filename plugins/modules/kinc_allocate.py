@@ -257,7 +257,6 @@ from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
     AllocationError, Request, allocation_labels, existing_allocations, plan, validate_requests)
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import gather_facts
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import LockTimeout
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanNotFound
 
 OPTIONS = dict(
@@ -346,10 +345,7 @@ def allocate(module):
     requests = _requests(params)
     uid = os.geteuid()
     lowest = cluster_spec.lowest_port(uid != 0, cluster_spec.read_unprivileged_port_start())
-    try:
-        validate_requests(requests, params['base_port'], params['max_port'], lowest)
-    except AllocationError as exc:
-        raise module_base.KincError(str(exc))
+    validate_requests(requests, params['base_port'], params['max_port'], lowest)
     # Before lingering (check mode on a fresh host) Podman is reached without the user's manager.
     module_base.rootless_environment(module, required=False, warn=not module.check_mode)
     client = _client(module)
@@ -359,25 +355,29 @@ def allocate(module):
     if unusable and not (module.check_mode and not os.path.exists(record_dir)):
         module.warn('the host-wide allocation record is unusable (%s), so clusters of other users that are stopped '
                     'are not seen; fix: run role kinc.kinc.kinc_host, which creates it' % unusable)
+    own_place = unusable or allocation_record.own_place_reason(record_dir, uid)
+    if own_place and not unusable and not module.check_mode:
+        module.warn('the clusters of uid %d are not in the host-wide allocation record (%s), so other users do not '
+                    'see them while they are stopped; fix: run role kinc.kinc.kinc_host with kinc_user set to this '
+                    'user, which creates that directory as root' % (uid, own_place))
     lock = nullcontext() if module.check_mode else allocation_record.allocation_lock(
         params['lock_timeout'], record_dir, params['lock_path'])
-    try:
-        with lock:
-            facts = gather_facts(client, names=[r.name for r in requests])
-            existing = existing_allocations(facts.labelled_objects)
-            others = [] if unusable else allocation_record.others(record_dir, uid)
-            decided = plan(requests, existing, facts.taken_ports, facts.taken_networks, params['base_port'],
-                           params['max_port'], listeners=facts.listeners, lowest_port=lowest, others=others)
-            missing = _missing_volumes(decided, facts)
-            recorded = False
-            if not module.check_mode:
-                client.create_volumes(missing)
-                if not unusable:
-                    mine = dict(existing)
-                    mine.update((a.name, a) for a, _existed in decided)
-                    recorded = allocation_record.write(record_dir, uid, mine)
-    except (AllocationError, LockTimeout) as exc:
-        raise module_base.KincError(str(exc))
+    with lock:
+        facts = gather_facts(client, names=[r.name for r in requests])
+        existing = existing_allocations(facts.labelled_objects)
+        others, warnings = ([], []) if unusable else allocation_record.others(record_dir, uid)
+        for warning in warnings:
+            module.warn(warning)
+        decided = plan(requests, existing, facts.taken_ports, facts.taken_networks, params['base_port'],
+                       params['max_port'], listeners=facts.listeners, lowest_port=lowest, others=others)
+        missing = _missing_volumes(decided, facts)
+        recorded = False
+        if not module.check_mode:
+            client.create_volumes(missing)
+            if not own_place:
+                mine = dict(existing)
+                mine.update((a.name, a) for a, _existed in decided)
+                recorded = allocation_record.write(record_dir, uid, mine)
 
     entries = [_result_entry(allocation, existed) for allocation, existed in decided]
     result = dict(
@@ -385,7 +385,7 @@ def allocate(module):
         clusters=entries,
         allocations=dict((e['name'], e) for e in entries),
         created_volumes=[volume for volume, _labels in missing],
-        host_record=None if unusable else allocation_record.record_path(record_dir, uid),
+        host_record=None if own_place else allocation_record.record_path(record_dir, uid),
     )
     if module._diff:
         result['diff'] = dict(before=_summary([e for e in entries if e['existed']]), after=_summary(entries))

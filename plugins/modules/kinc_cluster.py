@@ -136,6 +136,13 @@ options:
     type: str
     choices: [fail, report]
     default: fail
+  lock_timeout:
+    description:
+      - Seconds to wait for the host-wide allocation lock (held by a C(kinc.kinc.kinc_allocate) or
+        C(kinc.kinc.kinc_cluster) run of any user) when volumes of a cluster are created or its record refreshed.
+      - On a timeout the message names the process that holds the lock.
+    type: int
+    default: 300
   quadlet_units: &quadlet_units
     description:
       - Set by the action plugin; do not set it in a task.
@@ -340,6 +347,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_guard
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
@@ -356,7 +364,8 @@ RENDERED = dict(quadlet_units=dict(type='dict'), node_config=dict(type='dict'), 
 def argument_spec():
     cluster = dict(cluster_spec.CLUSTER_OPTIONS, **RENDERED)
     spec = dict(cluster, name=dict(type='str'), quadlet_dir=dict(type='path'),
-                on_missing_image=dict(type='str', choices=['fail', 'report'], default='fail'))
+                on_missing_image=dict(type='str', choices=['fail', 'report'], default='fail'),
+                lock_timeout=dict(type='int', default=allocation_guard.LOCK_TIMEOUT))
     spec['clusters'] = dict(type='list', elements='dict', options=cluster)
     return module_base.argument_spec(spec)
 
@@ -425,7 +434,8 @@ def main():
             entry['kubeconfig_path'] = entry['kubeconfig_path'] or cluster_params.default_kubeconfig_path(entry['name'])
             entry['user_kubeconfig'] = cluster_params.user_kubeconfig_path()
         manager = ClusterManager(module_base.podman(module), Systemctl(module.run_command, user=rootless),
-                                 check_mode=module.check_mode, on_missing_image=module.params['on_missing_image'])
+                                 check_mode=module.check_mode, on_missing_image=module.params['on_missing_image'],
+                                 lock_timeout=module.params['lock_timeout'], warn=module.warn)
         try:
             runs = manager.converge(entries)
         finally:

@@ -87,6 +87,14 @@ options:
     description: Packages that must be installed, keyed by OS family (C(Debian), C(RedHat)); empty skips the check.
     type: dict
     default: {}
+  user_directories:
+    description:
+      - Directories in which O(user) gets a directory of its own, C(<path>/<uid>), owned by the user, mode 0755
+        (the host-wide allocation record, where nobody else can take a user's place). Each one that is missing
+        or has another mode or owner is listed in RV(plan.directories), with its C(owner).
+    type: list
+    elements: path
+    default: []
   directories:
     description:
       - Directories kinc needs host-wide (for example the shared allocation record), owned by root; each one that
@@ -162,6 +170,7 @@ preflight_facts:
   sample:
     user: alice
     uid: 1000
+    gid: 1000
     kernel: 6.12.48-amd64
     os_family: Debian
     missing_packages: []
@@ -225,7 +234,9 @@ plan:
       description: Whether the installed Podman package is older than O(min_podman_version).
       type: bool
     directories:
-      description: The entries of O(directories) to create or to give their mode and owner root.
+      description:
+        - The entries of O(directories) to create or to give their mode and owner root, then those of
+          O(user_directories) (key C(owner) the user).
       type: list
       elements: dict
     subuid:
@@ -315,6 +326,7 @@ OPTIONS = dict(
     tasks_base=dict(type='int', default=0),
     tasks_per_cluster=dict(type='int', default=0),
     packages=dict(type='dict', default={}),
+    user_directories=dict(type='list', elements='path', default=[]),
     directories=dict(type='list', elements='dict', default=[],
                      options=dict(path=dict(type='str', required=True), mode=dict(type='str', required=True))),
     fail_on=dict(type='str', choices=['any', 'blocking', 'none'], default='any'),
@@ -439,7 +451,7 @@ def _host_clusters():
     return sorted(found)
 
 
-def gather(module, user, uid):
+def gather(module, user, uid, gid):
     params = module.params
     subuid_text = _read(os.path.join(ETC, 'subuid'))
     subgid_text = _read(os.path.join(ETC, 'subgid'))
@@ -452,6 +464,7 @@ def gather(module, user, uid):
     facts = {
         'user': user,
         'uid': uid,
+        'gid': gid,
         'kernel': kernel,
         'os_family': family,
         'missing_packages': [name for name in wanted if name not in installed],
@@ -481,17 +494,20 @@ def gather(module, user, uid):
     return facts
 
 
-def _directories_to_fix(directories):
-    """The entries whose directory is missing, or not root's with exactly its mode."""
+def _directories_to_fix(directories, user_directories=(), user=None, uid=0, gid=0):
+    """The entries whose directory is missing, or not its owner's with exactly its mode (lstat: a link is wrong)."""
+    wanted = [(dict(entry), 0, 0) for entry in directories]
+    wanted += [({'path': os.path.join(parent, str(uid)), 'mode': '0755', 'owner': user}, uid, gid)
+               for parent in user_directories]
     wrong = []
-    for entry in directories:
+    for entry, owner, group in wanted:
         try:
-            found = os.stat(entry['path'])
+            found = os.lstat(entry['path'])
         except OSError:
             wrong.append(entry)
             continue
         if not stat.S_ISDIR(found.st_mode) or stat.S_IMODE(found.st_mode) != int(entry['mode'], 8) \
-                or found.st_uid != 0 or found.st_gid != 0:
+                or found.st_uid != owner or found.st_gid != group:
             wrong.append(entry)
     return wrong
 
@@ -524,7 +540,8 @@ def plan(facts, req, params):
     result = {
         'packages': facts['missing_packages'],
         'podman_upgrade': bool(package_version) and parse_version(package_version.split(':')[-1]) < req['min_podman'],
-        'directories': _directories_to_fix(params['directories']),
+        'directories': _directories_to_fix(params['directories'], params['user_directories'], facts['user'],
+                                           uid, facts['gid']),
         'subuid': _subid_range(facts, 'subuid', req['min_subids']),
         'subgid': _subid_range(facts, 'subgid', req['min_subids']),
         'linger': not facts['linger'],
@@ -573,12 +590,12 @@ def _validate(params):
         raise KincError("user %r is root; kinc runs rootless clusters: set kinc_user (or kinc_host_user) to the "
                         "existing, unprivileged user who will run them, for example -e kinc_user=alice"
                         % params['user'])
-    return entry.pw_uid
+    return entry.pw_uid, entry.pw_gid
 
 
 def preflight(module):
     params = module.params
-    uid = _validate(params)
+    uid, gid = _validate(params)
     req = requirements(min_kernel=parse_version(params['min_kernel_version']),
                        min_podman=parse_version(params['min_podman_version']),
                        min_subids=params['min_subids'], controllers=params['cgroup_controllers'],
@@ -588,7 +605,7 @@ def preflight(module):
         if name not in known and not name.startswith('sysctl:'):
             raise KincError("ignore[%d] %r is not a check name; use one of: %s" % (index, name, ', '.join(known)))
 
-    facts = gather(module, params['user'], uid)
+    facts = gather(module, params['user'], uid, gid)
     count = facts['cluster_count']
     req['sysctls'] = host_plan.sysctl_minimums(params['sysctls'], params['sysctls_per_cluster'], count)
     req['min_tasks'] = params['tasks_base'] + params['tasks_per_cluster'] * count

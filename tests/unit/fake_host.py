@@ -73,6 +73,28 @@ def labels_of(unit_text):
     return found
 
 
+def make_record_dir(directory, *uids):
+    """The host-wide record directory (0755) with the directory of each of `uids`, theirs."""
+    os.mkdir(directory)
+    os.chmod(directory, 0o755)
+    for uid in uids:
+        os.mkdir(os.path.join(directory, str(uid)), 0o755)
+        os.chown(os.path.join(directory, str(uid)), uid, uid)
+
+
+def plant_record(directory, uid, content):
+    """Another user's record file: `content` (text, or the clusters mapping to write as JSON), owned by uid."""
+    place = os.path.join(directory, str(uid))
+    if not os.path.isdir(place):
+        os.mkdir(place, 0o755)
+        os.chown(place, uid, uid)
+    path = os.path.join(place, 'record.json')
+    with open(path, 'w') as handle:
+        handle.write(content if isinstance(content, str) else json.dumps({'uid': uid, 'clusters': content}))
+    os.chown(path, uid, uid)
+    return path
+
+
 class FakeHost:
 
     def __init__(self, root):
@@ -80,10 +102,9 @@ class FakeHost:
         self.quadlet_dir = str(root / 'systemd')
         self.generator_dir = root / 'generator'
         self.home = root / 'home'
-        # The host-wide allocation record (root-owned, 1777 on a real host).
+        # The host-wide allocation record as role kinc_host makes it: root's 0755, a directory per user.
         self.record_dir = str(root / 'allocations')
-        os.mkdir(self.record_dir)
-        os.chmod(self.record_dir, 0o1777)
+        make_record_dir(self.record_dir, os.geteuid())
         self.calls = []
         self.volumes = {}      # name -> [labels, mountpoint]
         self.created = {}      # volume name -> CreatedAt as podman prints it

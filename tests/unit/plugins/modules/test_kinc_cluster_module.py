@@ -45,7 +45,8 @@ def attach(host, monkeypatch):
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, *args, **kwargs: '/usr/bin/' + name)
     monkeypatch.setattr(module_base, 'rootless_environment', lambda module, required=True: True)
     monkeypatch.setattr(cluster_manager.ClusterManager.__init__, '__defaults__',
-                        (False, host.now, host.sleep, lambda path: True, host.read_file, host.record_dir, 'fail'))
+                        (False, host.now, host.sleep, lambda path: True, host.read_file, host.record_dir, 'fail', 300,
+                         None))
     monkeypatch.setenv('HOME', str(host.home))
     return host
 

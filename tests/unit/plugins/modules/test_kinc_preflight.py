@@ -23,7 +23,8 @@ USER = 'kinc-test-alice'
 UID = 1000
 SYSCTLS = {'net.ipv4.ip_forward': 1, 'fs.inotify.max_user_watches': 262144}
 PER_CLUSTER = {'fs.inotify.max_user_watches': 131072}
-Passwd = collections.namedtuple('Passwd', ['pw_name', 'pw_uid', 'pw_dir'])
+Passwd = collections.namedtuple('Passwd', ['pw_name', 'pw_uid', 'pw_dir', 'pw_gid'])
+Passwd.__new__.__defaults__ = (100,)
 
 
 def write(path, text, mode=0o644):
@@ -275,3 +276,20 @@ def test_directories_missing_or_with_another_mode_are_planned(host, capsys, tmp_
     # The tests may run as another user than root: only root's directories are right.
     expected = wanted[1:] if os.stat(str(record)).st_uid == 0 else wanted
     assert run(capsys, directories=wanted)['plan']['directories'] == expected
+
+
+def test_the_user_gets_a_directory_of_its_own_in_the_record_that_nobody_else_can_take(host, capsys, tmp_path):
+    record = tmp_path / 'allocations'
+    record.mkdir()
+    own = record / str(UID)
+    planned = [{'path': str(own), 'mode': '0755', 'owner': USER}]
+    assert run(capsys, user_directories=[str(record)])['plan']['directories'] == planned
+    own.mkdir()
+    own.chmod(0o755)
+    # root's, not the user's: still planned (the user could not write its record there).
+    assert run(capsys, user_directories=[str(record)])['plan']['directories'] == planned
+    os.chown(str(own), UID, 100)
+    assert run(capsys, user_directories=[str(record)])['plan']['directories'] == []
+    own.rmdir()
+    os.symlink(str(tmp_path), str(own))  # a link in its place is not the user's directory
+    assert run(capsys, user_directories=[str(record)])['plan']['directories'] == planned
