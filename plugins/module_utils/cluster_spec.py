@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 
 from ansible.module_utils.common.validation import check_type_bool, check_type_int, check_type_str
 from ansible.module_utils.six import string_types
@@ -135,12 +134,9 @@ def image_error(image, field='image'):
 
 
 def address_error(address, field='api_address'):
-    try:
-        ip = ipaddress.ip_address(u'%s' % (address,))
-    except ValueError:
-        ip = None
-    if ip is None or ip.is_multicast or not isinstance(address, string_types):
-        return problem(field, '%r is not a unicast IP address' % (address,),
+    if not kubeadm_config.address_ok(address):
+        zone = isinstance(address, string_types) and '%' in address
+        return problem(field, '%r is not a unicast IP address%s' % (address, ' (it has an IPv6 zone id)' if zone else ''),
                        'give the host address to publish the API on, such as 127.0.0.1')
     return None
 
@@ -154,7 +150,8 @@ def version_error(version, field='kubernetes_version'):
 
 
 def kubeconfig_path_error(path, field='kubeconfig_path'):
-    if not isinstance(path, string_types) or not path.startswith(('/', '~')) or path.endswith('/') or '\0' in path:
+    if (not isinstance(path, string_types) or not path.startswith(('/', '~')) or path.endswith('/')
+            or naming.has_control(path)):
         return problem(field, '%r is not the absolute path of a file' % (path,),
                        'give a file path such as ~/.kube/kinc-dev.conf, or leave it out for that default')
     return None
@@ -194,7 +191,7 @@ def images_error(images, field='images'):
         here = '%s[%d]' % (field, position)
         if not isinstance(image, string_types):
             return problem(here, '%r is not a string' % (image,), 'name an image such as localhost/app:dev')
-        if image.startswith('/'):
+        if image.startswith('/') and not naming.has_control(image):
             continue
         why = image_reference.reference_error(image)
         if why or '@' in image:

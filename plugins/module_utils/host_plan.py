@@ -36,7 +36,7 @@ ROOTLESS_VOLUME_DIR = '.local/share/containers/storage/volumes'
 ROOTFUL_UNIT_DIR = '/etc/containers/systemd'
 ROOTFUL_VOLUME_DIR = '/var/lib/containers/storage/volumes'
 # The node's unit file and /var volume of a cluster (naming.container_name, naming.var_volume_name).
-_CLUSTER_ENTRY = re.compile(r'^kinc-(.+)-(?:control-plane\.container|var-data)$')
+_CLUSTER_ENTRY = re.compile(r'kinc-(.+)-(?:control-plane\.container|var-data)')
 # The header of a 90-kinc.conf written before this format: it persisted every key, sized for N clusters.
 _LEGACY_SYSCTL_HEADER = re.compile(r'^# kinc\.kinc\.kinc_host: sized for (\d+) kinc cluster')
 
@@ -50,7 +50,7 @@ def cluster_names(entries):
     """Cluster names found among directory entries (Quadlet unit files and volume directories)."""
     names = set()
     for entry in entries:
-        match = _CLUSTER_ENTRY.match(entry)
+        match = _CLUSTER_ENTRY.fullmatch(entry)
         if match and naming.name_error(match.group(1)) is None:
             names.add(match.group(1))
     return names

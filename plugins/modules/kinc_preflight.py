@@ -309,7 +309,7 @@ ETC = '/etc'
 LINGER_DIR = '/var/lib/systemd/linger'
 ROOTFUL_DIRS = (host_plan.ROOTFUL_UNIT_DIR, host_plan.ROOTFUL_VOLUME_DIR)
 
-_SYSCTL_NAME = re.compile(r'^[a-z0-9_]+(\.[a-z0-9_-]+)+$')
+_SYSCTL_NAME = re.compile(r'[a-z0-9_]+(\.[a-z0-9_-]+)+')
 # ID / ID_LIKE words of /etc/os-release → Ansible's os_family, for the families kinc has package lists for.
 _OS_FAMILIES = {'debian': 'Debian', 'ubuntu': 'Debian', 'fedora': 'RedHat', 'rhel': 'RedHat', 'centos': 'RedHat'}
 
@@ -565,15 +565,15 @@ def plan(facts, req, params):
 def _validate(params):
     """Reject bad input before reading anything, naming the field, the value and the fix."""
     for field in ('min_podman_version', 'min_kernel_version'):
-        if not re.match(r'^\d+(\.\d+){0,2}$', params[field]):
+        if not re.fullmatch(r'\d+(\.\d+){0,2}', params[field]):
             raise KincError("%s must be a version such as '4.7'; got: %r" % (field, params[field]))
     for index, entry in enumerate(params['directories']):
-        if not os.path.isabs(entry['path']) or not re.match(r'^0?[0-7]{3,4}$', entry['mode']):
+        if not os.path.isabs(entry['path']) or not re.fullmatch(r'0?[0-7]{3,4}', entry['mode']) or '\n' in entry['path']:
             raise KincError("directories[%d] needs an absolute path and an octal mode such as '0755'; got: %r"
                             % (index, entry))
     for field in ('sysctls', 'sysctls_per_cluster'):
         for name, value in params[field].items():
-            if not _SYSCTL_NAME.match(name):
+            if not _SYSCTL_NAME.fullmatch(name):
                 raise KincError("%s key %r is not a sysctl name; use the dotted form such as "
                                 "'fs.inotify.max_user_watches'" % (field, name))
             try:
