@@ -118,6 +118,7 @@ class FakeHost:
         self.node_missing = set()  # executables a node's image lacks
         self.node_refuse = {}  # 'tool verb' run in a node -> stderr of a failure (e.g. a full disk)
         self.api_up = True     # a running node's API server answers kubectl
+        self.journal_extra = ''  # more lines of every journal (node and host), e.g. a secret
         self.cluster_dump = 'kubectl cluster-info dump of the node\n'
         self.active = {}       # service -> ActiveState
         self.sub = {}          # service -> SubState
@@ -381,7 +382,7 @@ class FakeHost:
         if argv[0] == 'kubectl':
             return self._kubectl(argv[1:])
         if argv[0] == 'journalctl':
-            return 0, 'node journal of %s\n' % (argv[2] if argv[1] == '-u' else 'the node'), ''
+            return 0, 'node journal of %s\n%s' % (argv[2] if argv[1] == '-u' else 'the node', self.journal_extra), ''
         if argv[0] in self.node_missing:
             return 127, '', 'exec: "%s": executable file not found in $PATH' % argv[0]
         if ' '.join(argv[:2]) in self.node_refuse:
@@ -471,7 +472,7 @@ class FakeHost:
         return 0, '', ''
 
     def _journalctl(self, args):
-        return 0, 'host journal of %s\n' % args[1], ''
+        return 0, 'host journal of %s\n%s' % (args[1], self.journal_extra), ''
 
     # -- systemd -------------------------------------------------------------------------------
     @staticmethod

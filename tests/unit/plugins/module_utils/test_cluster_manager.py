@@ -453,3 +453,16 @@ def test_a_status_that_breaks_the_contract_fails_the_cluster_with_a_message(host
     result = run(host)
     assert result.error.startswith('/var/lib/kinc/status.json in container %s does not follow the status contract'
                                    % CONTAINER)
+
+
+def test_a_journal_tail_in_a_message_carries_no_secret(host):
+    # kubeadm prints the bootstrap token; a failure at addons used to show it in the task's message.
+    host.journal_extra = '[bootstrap-token] Using token: abcdef.0123456789abcdef\n'
+    failed = [dict(STEPS[0]), {'name': 'addons', 'unit': 'kinc-kubeadm-init.service', 'state': 'failed',
+                               'started': '', 'finished': '', 'message': 'coredns did not start'}]
+    host.statuses = ['', status_text('initializing'), status_text('failed', failed)]
+    manager = manager_for(host)
+    manager.converge([params(host)])
+    message = manager.results()[0]['msg']
+    assert message.startswith("cluster tdev failed at step 'addons'")
+    assert 'Using token: REDACTED-BY-KINC' in message and '0123456789abcdef' not in message
