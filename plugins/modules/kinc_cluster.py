@@ -115,7 +115,10 @@ options:
     type: int
     default: 600
   kubeconfig_path: &kubeconfig_path
-    description: Where the admin kubeconfig is written (mode 0600). Defaults to C(~/.kube/kinc-<name>.conf).
+    description:
+      - Where the admin kubeconfig is written (mode 0600). Defaults to C(~/.kube/kinc-<name>.conf).
+      - Refused when it is C(~/.kube/config), another cluster's default file or the path of another cluster of
+        the call (a purge removes this file).
     type: path
   merge_kubeconfig: &merge_kubeconfig
     description: Also merge the context C(kinc-<name>) into C(~/.kube/config) (needs PyYAML on the managed host).
@@ -433,6 +436,9 @@ def main():
             entry['quadlet_dir'] = quadlet_dir
             entry['kubeconfig_path'] = entry['kubeconfig_path'] or cluster_params.default_kubeconfig_path(entry['name'])
             entry['user_kubeconfig'] = cluster_params.user_kubeconfig_path()
+        clashes = cluster_params.kubeconfig_path_problems(entries)
+        if clashes:
+            raise KincError('; '.join(clashes))
         manager = ClusterManager(module_base.podman(module), Systemctl(module.run_command, user=rootless),
                                  check_mode=module.check_mode, on_missing_image=module.params['on_missing_image'],
                                  lock_timeout=module.params['lock_timeout'], warn=module.warn)

@@ -53,9 +53,10 @@ def rendered(params):
 def assert_inert(field, value, params):
     units, config = rendered(params)
     base_units, base_config = rendered(BASELINE)
-    for name, text in units.items():
-        # Not one line more or less than a clean render: the value cannot start a line of its own.
-        assert len(text.splitlines()) == len(base_units[name.replace(params['name'], 'dev')].splitlines()), name
+    # Not one line more or less than a clean render: the value cannot start a line of its own.
+    assert ([len(units[n].splitlines()) for n in naming.quadlet_file_names(params['name'])]
+            == [len(base_units[n].splitlines()) for n in naming.quadlet_file_names('dev')])
+    for text in units.values():
         assert not naming.has_control(text.replace('\n', ''))
     for line in config['cluster.env'].splitlines():
         assert NODE_ENV_LINE.fullmatch(line), line

@@ -246,3 +246,24 @@ def test_the_kill_test_catches_a_restart_decided_by_files_written(tmp_path, monk
     reference, outcomes = kill_at_every_step(tmp_path, monkeypatch, capsys, 'present with a changed option')
     diverged = [step for step, snapshot in outcomes if snapshot != reference]
     assert diverged, 'every kill was repaired although the restart follows the files written'
+
+
+@pytest.mark.parametrize('paths, refused, message', [
+    ({'a': '~/.kube/config'}, 'a', 'clusters[0].kubeconfig_path: {kube}/config is the kubeconfig merge_kubeconfig merges '
+                              'contexts into'),
+    ({'a': '~/.kube/kinc-b.conf'}, 'a', 'clusters[0].kubeconfig_path: {kube}/kinc-b.conf is the default kubeconfig of '
+                                   'cluster b'),
+    ({'a': '/tmp/shared.conf', 'b': '/tmp/shared.conf'}, 'b', 'clusters[1].kubeconfig_path: /tmp/shared.conf is also the '
+                                                         'kubeconfig of cluster a'),
+], ids=['user-config', 'other-default', 'shared'])
+def test_a_kubeconfig_path_that_is_not_the_clusters_own_is_refused_before_anything_changes(module_host, capsys,
+                                                                                          paths, refused, message):
+    kube = os.path.join(str(module_host.home), '.kube')
+    clusters = [cluster(name, kubeconfig_path=os.path.expanduser(paths[name]) if name in paths else None)
+                for name in ('a', 'b')]
+    result = call(module_host, capsys, clusters)
+    assert result['failed'] is True
+    assert result['msg'].startswith(message.format(kube=kube)), result['msg']
+    assert ('fix: leave kubeconfig_path out (it defaults to %s/kinc-%s.conf) or give a file of this cluster alone'
+            % (kube, refused)) in result['msg']
+    assert module_host.volumes == {}
