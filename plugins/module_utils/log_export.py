@@ -141,7 +141,8 @@ class ClusterLogs(object):
         found = []
         for volume in naming.volume_names(self.name):
             rc, out, _err = self.podman.call(['volume', 'inspect', '--format', 'json', volume], ok_rcs=_ANY_RC)
-            found.extend(json.loads(out or '[]') if rc == 0 else [])
+            # Podman resolves a unique prefix of a volume name: only the volume of that exact name is the cluster's.
+            found.extend(v for v in (json.loads(out or '[]') if rc == 0 else []) if v.get('Name') == volume)
         if not found:
             raise Missing('the cluster has no volumes')
         self.volumes = dict((v.get('Name'), v.get('Mountpoint')) for v in found)
