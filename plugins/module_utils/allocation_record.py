@@ -199,24 +199,35 @@ def _user_record(directory, entry, limit):
     return uid, allocations, warning
 
 
-def others(directory, uid):
-    """([(holder, Allocation)] of every other user's clusters, [warning]); holder describes the cluster."""
-    held = []
-    warnings = []
+def _records(directory, skip_uid=None):
+    """([(uid, [Allocation])] of every user's usable record but skip_uid's, [warning])."""
     limit = max_clusters(directory)
     try:
         entries = sorted(os.listdir(directory))
     except OSError as exc:
         return [], ['the host-wide record %s cannot be listed (%s)' % (directory, exc.strerror or exc)]
+    found, warnings = [], []
     for entry in entries:
         record = _user_record(directory, entry, limit)
-        if record is None or record[0] == uid:
+        if record is None or record[0] == skip_uid:
             continue
         owner, allocations, warning = record
         if warning:
             warnings.append(warning)
-        held.extend(("cluster %r of %s" % (a.name, _user(owner)), a) for a in allocations)
-    return held, warnings
+        found.append((owner, allocations))
+    return found, warnings
+
+
+def others(directory, uid):
+    """([(holder, Allocation)] of every other user's clusters, [warning]); holder describes the cluster."""
+    found, warnings = _records(directory, uid)
+    return [("cluster %r of %s" % (a.name, _user(owner)), a) for owner, allocations in found for a in allocations], \
+        warnings
+
+
+def recorded_names(directory):
+    """{uid: [cluster name]} of every user's usable record (what kinc_host may size a host for)."""
+    return dict((owner, [a.name for a in allocations]) for owner, allocations in _records(directory)[0])
 
 
 def write(directory, uid, allocations):

@@ -57,6 +57,13 @@ options:
     type: list
     elements: str
     default: []
+  host_record_dir:
+    description:
+      - The host-wide allocation record (see M(kinc.kinc.kinc_allocate)): the clusters of the other users are
+        counted from it, validated, each user for at most the admin's per-user limit. Other users' homes are
+        never read.
+    type: path
+    default: /var/lib/kinc/allocations
   sysctls:
     description:
       - Minimum values of sysctls for one cluster, keyed by their dotted name (for example
@@ -291,8 +298,7 @@ import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
-from ansible_collections.kinc.kinc.plugins.module_utils import host_plan
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, host_cgroups, host_plan
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError, argument_spec, podman, run
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION, PodmanError, PodmanNotFound
 from ansible_collections.kinc.kinc.plugins.module_utils.preflight import (
@@ -320,6 +326,7 @@ OPTIONS = dict(
     min_subids=dict(type='int', default=65536),
     cgroup_controllers=dict(type='list', elements='str', default=['cpu', 'cpuset', 'io', 'memory', 'pids']),
     clusters=dict(type='list', elements='str', default=[]),
+    host_record_dir=dict(type='path', default=allocation_record.HOST_RECORD_DIR),
     sysctls=dict(type='dict', default={}),
     sysctls_per_cluster=dict(type='dict', default={}),
     kernel_modules=dict(type='list', elements='str', default=[]),
@@ -426,28 +433,54 @@ def _kernel_modules(names, release):
     return {'loadable': True, 'missing': missing}
 
 
-def _listdir(path):
+def _home(user):
     try:
-        return os.listdir(path)
-    except (IOError, OSError):
+        return pwd.getpwnam(user).pw_dir
+    except KeyError:
+        return None
+
+
+def _entries(base, relative, owner):
+    """Names of the regular files and directories in base/relative when every directory on the way is a real
+    directory (never a link) of `owner` or root; [] otherwise."""
+    path = base
+    for part in [None] + [p for p in relative.split('/') if p]:
+        path = path if part is None else os.path.join(path, part)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return []
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (owner, 0):
+            return []
+    try:
+        return [entry.name for entry in os.scandir(path)
+                if entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)]
+    except OSError:
         return []
 
 
-def _host_clusters():
-    """(owner, cluster name) of every kinc cluster on the host: rootful ones and every user's rootless ones."""
+def _owner_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return 'uid %d' % uid
+
+
+def _host_clusters(user, uid, home, record_dir):
+    """(owner, cluster name) of the kinc clusters on the host, from trusted places only: root's directories,
+    the user's own home (no link followed), and every other user's clusters from the validated host-wide
+    record (each user counting for at most the admin's per-user limit). Other homes are never walked: an
+    NFS/LDAP site would mount them all, and any name in them is anyone's text."""
     found = set()
-    homes = set()
-    for entry in pwd.getpwall():
-        if entry.pw_uid == 0:
-            dirs = ROOTFUL_DIRS
-        elif entry.pw_dir and entry.pw_dir != '/' and entry.pw_dir not in homes:
-            homes.add(entry.pw_dir)
-            dirs = (os.path.join(entry.pw_dir, host_plan.ROOTLESS_UNIT_DIR),
-                    os.path.join(entry.pw_dir, host_plan.ROOTLESS_VOLUME_DIR))
-        else:
-            continue
-        for directory in dirs:
-            found.update((entry.pw_name, name) for name in host_plan.cluster_names(_listdir(directory)))
+    for directory in ROOTFUL_DIRS:
+        found.update(('root', name) for name in host_plan.cluster_names(_entries(directory, '', 0)))
+    if home and home != '/':
+        for relative in (host_plan.ROOTLESS_UNIT_DIR, host_plan.ROOTLESS_VOLUME_DIR):
+            found.update((user, name) for name in host_plan.cluster_names(_entries(home, relative, uid)))
+    if allocation_record.unusable_reason(record_dir) is None:
+        for owner, names in sorted(allocation_record.recorded_names(record_dir).items()):
+            if owner != uid:
+                found.update((_owner_name(owner), name) for name in names)
     return sorted(found)
 
 
@@ -484,7 +517,7 @@ def gather(module, user, uid, gid):
         'podman_error': podman_error,
         'linger': os.path.exists(os.path.join(LINGER_DIR, user)),
         'kernel_modules': _kernel_modules(params['kernel_modules'], kernel),
-        'host_clusters': _host_clusters(),
+        'host_clusters': _host_clusters(user, uid, _home(user), params['host_record_dir']),
         'sysctls': dict((name, _read_int(os.path.join(PROC, 'sys', name.replace('.', '/'))))
                         for name in params['sysctls']),
     }
@@ -549,8 +582,9 @@ def plan(facts, req, params):
         'delegate_dropin': delegate,
         'delegate_legacy_remove': legacy,
         'daemon_reload': facts['need_daemon_reload'],
-        'tasks_dropin': host_plan.tasks_plan(uid, req['min_tasks'], facts['tasks_max'],
-                                             _read(_etc(paths['tasks_dropin']))),
+        'tasks_dropin': host_plan.tasks_plan(
+            uid, req['min_tasks'], facts['tasks_max'], _read(_etc(paths['tasks_dropin'])),
+            params['tasks_base'] + params['tasks_per_cluster'] * host_plan.MAX_SIZED_CLUSTERS),
         'modules_load': modules,
         'modules_file': modules_file,
         'sysctl_file': None if sysctl_file == sysctl_text else sysctl_file,
