@@ -59,7 +59,7 @@ options:
     default: []
   host_record_dir:
     description:
-      - The host-wide allocation record (see M(kinc.kinc.kinc_allocate)): the clusters of the other users are
+      - The host-wide allocation record (see M(kinc.kinc.kinc_allocate)). The clusters of the other users are
         counted from it, validated, each user for at most the admin's per-user limit. Other users' homes are
         never read.
     type: path

@@ -137,8 +137,8 @@ def test_what_a_hostile_user_plants_as_its_record_is_skipped_with_a_warning(host
     outcome = run_playbook.finish(handle)['results'][0]
     assert not outcome.get('failed'), outcome.get('msg')
     victim = outcome['clusters'][0]
-    assert (victim['pod_subnet'], victim['service_subnet']) == ('10.244.%d.0/24' % (victim['api_port'] % 100),
-                                                               '10.%d.0.0/16' % (victim['api_port'] % 100))
+    index = victim['api_port'] % 100
+    assert (victim['pod_subnet'], victim['service_subnet']) == ('10.244.%d.0/24' % index, '10.%d.0.0/16' % index)
     warned = [w for w in outcome.get('warnings', []) if record in str(w)]
     assert warned and why in str(warned[0]), outcome.get('warnings')
 

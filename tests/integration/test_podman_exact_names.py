@@ -21,7 +21,7 @@ def client(store):
     from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient
 
     def runner(argv, data=None):
-        done = subprocess.run(argv, env=store.env, input=data, capture_output=True, text=True)
+        done = subprocess.run(argv, env=store.env, input=data, capture_output=True, text=True, check=False)
         return done.returncode, done.stdout, done.stderr
     return PodmanClient(runner)
 

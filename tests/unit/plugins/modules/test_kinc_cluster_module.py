@@ -256,8 +256,8 @@ def test_the_kill_test_catches_a_restart_decided_by_files_written(tmp_path, monk
     ({'a': '/tmp/shared.conf', 'b': '/tmp/shared.conf'}, 'b', 'clusters[1].kubeconfig_path: /tmp/shared.conf is also the '
                                                          'kubeconfig of cluster a'),
 ], ids=['user-config', 'other-default', 'shared'])
-def test_a_kubeconfig_path_that_is_not_the_clusters_own_is_refused_before_anything_changes(module_host, capsys,
-                                                                                          paths, refused, message):
+def test_a_kubeconfig_path_that_is_not_the_clusters_own_is_refused_before_anything_changes(
+        module_host, capsys, paths, refused, message):
     kube = os.path.join(str(module_host.home), '.kube')
     clusters = [cluster(name, kubeconfig_path=os.path.expanduser(paths[name]) if name in paths else None)
                 for name in ('a', 'b')]

@@ -24,8 +24,7 @@ USER = 'kinc-test-alice'
 UID = 1000
 SYSCTLS = {'net.ipv4.ip_forward': 1, 'fs.inotify.max_user_watches': 262144}
 PER_CLUSTER = {'fs.inotify.max_user_watches': 131072}
-Passwd = collections.namedtuple('Passwd', ['pw_name', 'pw_uid', 'pw_dir', 'pw_gid'])
-Passwd.__new__.__defaults__ = (100,)
+Passwd = collections.namedtuple('Passwd', ['pw_name', 'pw_uid', 'pw_dir', 'pw_gid'], defaults=(100,))
 
 
 def write(path, text, mode=0o644):
