@@ -134,13 +134,15 @@ def test_what_a_hostile_user_plants_as_its_record_is_skipped_with_a_warning(host
     record = '%s/%d/record.json' % (RECORD_DIR, SECOND_UID)
     as_second(host, 'R=%s; rm -f "$R"; %s' % (record, plant))
     handle = start(run_playbook, host, TestHost.USER, TestHost.UID, [{'clusters': [{'name': 'victim'}]}])
-    outcome = run_playbook.finish(handle)['results'][0]
+    finished = run_playbook.finish(handle)
+    outcome = finished['results'][0]
     assert not outcome.get('failed'), outcome.get('msg')
     victim = outcome['clusters'][0]
     index = victim['api_port'] % 100
     assert (victim['pod_subnet'], victim['service_subnet']) == ('10.244.%d.0/24' % index, '10.%d.0.0/16' % index)
-    warned = [w for w in outcome.get('warnings', []) if record in str(w)]
-    assert warned and why in str(warned[0]), outcome.get('warnings')
+    # Ansible prints the module's warnings (and takes them out of the result).
+    warned = ' '.join(line.strip() for line in finished['_output'].splitlines())
+    assert 'skipped the host-wide record %s: ' % record in warned and why in warned, finished['_output']
 
 
 HOLDER = ('import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); '
