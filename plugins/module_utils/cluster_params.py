@@ -11,8 +11,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
@@ -42,25 +42,16 @@ def user_kubeconfig_path():
 
 
 def kubeconfig_path_problems(entries):
-    """Each kubeconfig_path that would overwrite, and with purge delete, a file that is not the cluster's own:
-    the user's ~/.kube/config, another cluster's default file, or the path another entry of the call names.
-    `entries`: the clusters of the call with kubeconfig_path and user_kubeconfig resolved."""
+    """Each kubeconfig_path that would overwrite, and with purge delete, a file that is not the cluster's own
+    (cluster_spec.kubeconfig_clash). `entries`: the clusters of the call with kubeconfig_path resolved."""
     found = []
     taken = {}
     for index, entry in enumerate(entries):
         field = 'clusters[%d].kubeconfig_path' % index if len(entries) > 1 else 'kubeconfig_path'
-        path = os.path.normpath(entry['kubeconfig_path'])
-        name = entry['name']
-        other = re.match(r'kinc-(.+)\.conf\Z', os.path.basename(path))
-        fix = 'leave kubeconfig_path out (it defaults to %s) or give a file of this cluster alone' % (
-            default_kubeconfig_path(name))
-        if path == os.path.normpath(entry['user_kubeconfig']):
-            found.append('%s: %s is the kubeconfig merge_kubeconfig merges contexts into; fix: %s' % (field, path, fix))
-        elif os.path.dirname(path) == kube_dir() and other and other.group(1) != name:
-            found.append('%s: %s is the default kubeconfig of cluster %s; fix: %s' % (field, path, other.group(1), fix))
-        elif path in taken:
-            found.append('%s: %s is also the kubeconfig of cluster %s; fix: %s' % (field, path, taken[path], fix))
-        taken.setdefault(path, name)
+        clash = cluster_spec.kubeconfig_clash(entry['kubeconfig_path'], entry['name'], kube_dir(), taken)
+        if clash:
+            found.append(cluster_spec.problem(field, clash, cluster_spec.kubeconfig_fix(entry['name'], kube_dir())))
+        taken.setdefault(os.path.normpath(entry['kubeconfig_path']), entry['name'])
     return found
 
 

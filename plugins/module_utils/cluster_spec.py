@@ -15,6 +15,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+import os
+import re
+
 from ansible.module_utils.common.validation import check_type_bool, check_type_int, check_type_str
 from ansible.module_utils.six import string_types
 
@@ -155,6 +158,26 @@ def kubeconfig_path_error(path, field='kubeconfig_path'):
         return problem(field, '%r is not the absolute path of a file' % (path,),
                        'give a file path such as ~/.kube/kinc-dev.conf, or leave it out for that default')
     return None
+
+
+def kubeconfig_clash(path, name, kube_dir, taken):
+    """What `path` would overwrite, and a purge delete, that is not cluster `name`'s own kubeconfig: the user's
+    <kube_dir>/config, another cluster's default <kube_dir>/kinc-<other>.conf, or a path in `taken` ({path:
+    cluster}); None when it is the cluster's own."""
+    path = os.path.normpath(path)
+    other = re.match(r'kinc-(.+)\.conf\Z', os.path.basename(path))
+    if path == os.path.join(kube_dir, 'config'):
+        return '%s is the kubeconfig merge_kubeconfig merges contexts into' % path
+    if os.path.dirname(path) == kube_dir and other and other.group(1) != name:
+        return '%s is the default kubeconfig of cluster %s' % (path, other.group(1))
+    if taken.get(path, name) != name:
+        return '%s is also the kubeconfig of cluster %s' % (path, taken[path])
+    return None
+
+
+def kubeconfig_fix(name, kube_dir):
+    return ('leave kubeconfig_path out (it defaults to %s/%s) or give a file of this cluster alone'
+            % (kube_dir, naming.kubeconfig_file_name(name)))
 
 
 def choice_error(value, choices, field):
@@ -304,6 +327,7 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
     declared = []
     names = {}
     ports = {}
+    kubeconfigs = {}
     for position, entry in enumerate(entries):
         here = '%s[%d]' % (field, position)
         if not isinstance(entry, dict):
@@ -336,6 +360,13 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
                                  'declare each cluster once and put all its options in that entry'))
         else:
             names[cluster['name']] = here
+        path = cluster['kubeconfig_path']
+        if path and 'kubeconfig_path' not in bad and 'name' not in bad and path.startswith('~/'):
+            # '~' is the managed host's home: only paths under it can be compared here (the module checks all).
+            clash = kubeconfig_clash(path, cluster['name'], '~/.kube', kubeconfigs)
+            if clash:
+                found.append(problem(here + '.kubeconfig_path', clash, kubeconfig_fix(cluster['name'], '~/.kube')))
+            kubeconfigs.setdefault(os.path.normpath(path), cluster['name'])
         port = cluster.get('api_port')
         if port is not None and 'api_port' not in bad and cluster['state'] != 'absent':
             if port in ports:
