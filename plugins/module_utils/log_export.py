@@ -153,8 +153,11 @@ class ClusterLogs(object):
         if not mountpoint:
             raise Missing('volume %s does not exist' % volume)
         path = os.path.join(mountpoint, relative)
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             raise Missing('%s was never written' % path)
+        # The node's root is the user on the host: a link it planted in a volume must not export a host file.
+        if os.path.islink(path) or not os.path.isfile(path):
+            raise Missing('%s is not a regular file (a link is not followed)' % path)
         text = cluster_facts.read_text(path)
         if text is None:
             raise Missing('%s cannot be read by the user running the task' % path)
@@ -230,8 +233,8 @@ class ClusterLogs(object):
         if not mountpoint or not os.path.isdir(mountpoint):
             self.missing.append({'piece': 'config/', 'reason': 'volume %s does not exist' % volume})
             return []
-        return sorted(f for f in os.listdir(mountpoint)
-                      if os.path.isfile(os.path.join(mountpoint, f)) and not _SECRET_FILE.search(f))
+        return sorted(f for f in os.listdir(mountpoint) if not _SECRET_FILE.search(f)
+                      and os.path.isfile(os.path.join(mountpoint, f)) and not os.path.islink(os.path.join(mountpoint, f)))
 
 
 def _owned(info):
