@@ -32,6 +32,7 @@ _VERSION = re.compile(r'v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.]+)?')
 # An IP address as kinc writes it into cluster.env, PublishPort= and the certificate SANs: no IPv6 zone id
 # ('%eth0'; ipaddress accepts any character there, a space included).
 _ADDRESS = re.compile(r'[0-9A-Fa-f.:]{2,45}')
+_NETWORK = re.compile(r'[0-9A-Fa-f.:]{2,45}/[0-9]{1,3}')
 # kube-controller-manager gives each node a /24 of the pod subnet; kube-apiserver refuses service ranges
 # larger than /12, and the range must hold the API (.1) and DNS (.10) service addresses.
 _MAX_POD_PREFIX = 24
@@ -74,7 +75,9 @@ def normalize_version(kubernetes_version, field='kubernetes_version'):
 
 def _network(value, field):
     try:
-        network = ipaddress.ip_network(u'%s' % value, strict=True)
+        if not naming.full_match(_NETWORK, value):
+            raise ValueError('only digits, dots, colons and one /')
+        network = ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
         raise KubeadmConfigError('%s %r is not an IPv4 network in CIDR notation (%s); write it like '
                                  "'10.244.43.0/24'" % (field, value, exc))
