@@ -605,6 +605,10 @@ def _validate(params):
         if not os.path.isabs(entry['path']) or not re.fullmatch(r'0?[0-7]{3,4}', entry['mode']) or '\n' in entry['path']:
             raise KincError("directories[%d] needs an absolute path and an octal mode such as '0755'; got: %r"
                             % (index, entry))
+    for index, path in enumerate(params['user_directories']):
+        if not os.path.isabs(path) or '\n' in path:
+            raise KincError("user_directories[%d] must be an absolute path such as '/var/lib/kinc/allocations'; "
+                            "got: %r" % (index, path))
     for field in ('sysctls', 'sysctls_per_cluster'):
         for name, value in params[field].items():
             if not _SYSCTL_NAME.fullmatch(name):

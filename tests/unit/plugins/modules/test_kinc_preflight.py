@@ -304,6 +304,8 @@ def test_missing_podman_is_reported_not_raised(host, capsys):
     ({'min_podman_version': 'four'}, "min_podman_version must be a version such as '4.7'; got: 'four'"),
     ({'directories': [{'path': 'var/lib/kinc', 'mode': '0755'}]},
      "directories[0] needs an absolute path and an octal mode such as '0755'"),
+    ({'user_directories': ['var/lib/kinc/allocations']},
+     "user_directories[0] must be an absolute path such as '/var/lib/kinc/allocations'"),
     ({'ignore': ['linger', 'cgroups']}, "ignore[1] 'cgroups' is not a check name; use one of: kernel, cgroup_v2"),
 ])
 def test_bad_input_is_rejected_naming_the_field(host, capsys, args, message):
