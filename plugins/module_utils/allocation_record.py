@@ -166,10 +166,11 @@ def max_clusters(directory):
     """The admin's per-user limit (a root-owned file in the record directory), else DEFAULT_MAX_CLUSTERS."""
     try:
         text = _read_capped(os.path.join(directory, LIMIT_FILE), 0, 64)
-        return int(text.strip()) if text is not None and re.match(r'\A\s*[0-9]{1,4}\s*\Z', text) else \
-            DEFAULT_MAX_CLUSTERS
     except Unusable:
         return DEFAULT_MAX_CLUSTERS
+    if text is None or not re.match(r'\A\s*[0-9]{1,4}\s*\Z', text):
+        return DEFAULT_MAX_CLUSTERS
+    return int(text.strip())
 
 
 def _user_record(directory, entry, limit):
