@@ -110,6 +110,21 @@ def test_clusters_of_another_user_hold_their_ports_while_stopped(host, run_playb
     assert (again['clusters'][1]['api_port'], again['clusters'][1]['pod_subnet']) == (6449, '10.244.49.0/24')
 
 
+def test_a_purge_frees_the_port_for_every_user_at_once(host, run_playbook):
+    user, uid = TestHost.USER, TestHost.UID
+    port = int(host.volumes(user, uid)['kinc-web-config']['io.kinc.api-port'])
+    purged = run_playbook.finish(run_playbook.start('purge.yml', host.inventory(become_user=user), extra_vars={
+        'cluster_name': 'web', 'purge_environment': {'XDG_RUNTIME_DIR': '/run/user/%d' % uid}}))
+    assert not purged.get('failed'), purged.get('msg')
+    record = json.loads(host.exec('cat', '%s/%d/record.json' % (RECORD_DIR, uid)).stdout)
+    assert 'web' not in record['clusters']
+    # Not at the owner's next kinc_allocate: the other user may take the port right away.
+    taken = run_playbook.finish(start(run_playbook, host, SECOND_USER, SECOND_UID,
+                                      [{'clusters': [{'name': 'taker', 'api_port': port}]}]))['results'][0]
+    assert not taken.get('failed'), taken.get('msg')
+    assert taken['clusters'][0]['api_port'] == port
+
+
 def as_second(host, script, detach=False):
     return host.exec('runuser', '-u', SECOND_USER, '--', 'sh', '-c', script, detach=detach)
 
