@@ -303,10 +303,6 @@ class FakeHost:
             self.volumes.pop(args[-1], None)
             self.created.pop(args[-1], None)
             return 0, '', ''
-        if args[:2] == ['volume', 'inspect'] and args[2:4] == ['--format', '{{.CreatedAt}}']:
-            if args[-1] not in self.volumes:
-                return 125, '', 'Error: inspecting object: no such volume %s' % args[-1]
-            return 0, self.created[args[-1]] + '\n', ''
         if args[:4] == ['volume', 'inspect', '--format', 'json']:
             if args[-1] not in self.volumes:
                 return 125, '[]', 'Error: inspecting object: no such volume %s' % args[-1]
