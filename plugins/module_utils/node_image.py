@@ -26,12 +26,12 @@ VERSIONS = {
 }
 DEFAULT_MINOR = '1.37'
 FEDORA_IMAGE = 'registry.fedoraproject.org/fedora:%s'
-_VERSION = re.compile(r'^v?(\d+)\.(\d+)\.(\d+)$')
+_VERSION = re.compile(r'v?(\d+)\.(\d+)\.(\d+)')
 
 
 def minor_of(version):
     """'v1.36.4' -> '1.36'; None when `version` is not MAJOR.MINOR.PATCH."""
-    match = _VERSION.match(str(version or '').strip())
+    match = _VERSION.fullmatch(str(version or '').strip())
     return '%s.%s' % match.group(1, 2) if match else None
 
 
