@@ -9,18 +9,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
 row_venv() { # VERSION PYTHON: the row's virtualenv, created when missing; prints its path
-  local key venv python
-  key=$( (cat "$HERE/requirements-core-matrix.txt"; echo "ansible-core $1 python $2") | sha256sum | cut -c1-12)
-  venv="$KINC_CACHE/venv-core-$1-py$2-$key"
-  if [ ! -x "$venv/bin/ansible-test" ]; then
-    python=$(kinc_python "$2") || return 1
-    log "creating $venv"
-    rm -rf "$venv"
-    if ! { "$python" -m venv "$venv" && "$venv/bin/pip" install -q --upgrade pip &&
-           "$venv/bin/pip" install -q -r "$HERE/requirements-core-matrix.txt" "ansible-core==$1"; }; then
-      rm -rf "$venv"; return 1
-    fi
-  fi
+  local venv
+  venv=$(kinc_cached_venv "core-$1-py$2" "$2" "$HERE/requirements-core-matrix.txt" "ansible-core==$1") || return 1
   kinc_ansible_test_pip "$venv"
   echo "$venv"
 }

@@ -38,6 +38,24 @@ kinc_python() {
     "python$want-venv) and run again." >&2
   return 1
 }
+# kinc_cached_venv NAME PYTHON REQUIREMENTS [PACKAGE...]: a virtualenv $KINC_CACHE/venv-NAME-<hash> with Python
+# PYTHON (X.Y) and those requirements, created when missing (a failed creation leaves nothing); prints its path.
+kinc_cached_venv() {
+  local name=$1 version=$2 reqs=$3 key venv python; shift 3
+  key=$( (cat "$reqs"; echo "python $version $*") | sha256sum | cut -c1-12)
+  venv="$KINC_CACHE/venv-$name-$key"
+  if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.kinc-complete" ]; then
+    python=$(kinc_python "$version") || return 1
+    log "creating the virtualenv $venv"
+    rm -rf "$venv"
+    if ! { "$python" -m venv "$venv" && "$venv/bin/pip" install -q --upgrade pip &&
+           "$venv/bin/pip" install -q -r "$reqs" "$@" && touch "$venv/.kinc-complete"; }; then
+      rm -rf "$venv"; return 1
+    fi
+  fi
+  echo "$venv"
+}
+
 # kinc_ansible_test_pip VENV: ansible-test (of VENV) downloads a pip bootstrap script from a host that is
 # unreachable here; this stand-in does the same job with ensurepip. The pip version is a constant of
 # ansible-test's python_requirements (PIP_VERSION up to 2.19, get_venv_packages' pip= from 2.20).
