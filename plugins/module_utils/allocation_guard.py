@@ -18,8 +18,9 @@ from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
     AllocationError, allocation_labels, existing_allocations)
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import labelled_objects
 
-# Seconds kinc_cluster waits for the allocation lock that a kinc_allocate run (of any user) may hold.
+# Seconds kinc_cluster waits by default for the allocation lock that a run of any user may hold.
 LOCK_TIMEOUT = 300
+LOCK_HINT = "raise kinc.kinc.kinc_cluster's lock_timeout"
 
 
 def _labelled(client):
@@ -41,15 +42,17 @@ def _clash(allocation, holders):
     return None
 
 
-def ensure_volumes(client, allocation, lock_timeout, check_mode=False, record_dir=allocation_record.HOST_RECORD_DIR):
+def ensure_volumes(client, allocation, lock_timeout, check_mode=False, record_dir=allocation_record.HOST_RECORD_DIR,
+                   warn=None):
     """Create `allocation`'s missing labelled volumes while holding the allocation lock; returns their names.
 
     The lock makes the planned allocation final: nothing else allocates while the labels are written.
 
     Refused (AllocationError) when another cluster of this user or of any other user holds its port or
-    networks meanwhile; the user's host-wide record is refreshed."""
+    networks meanwhile; the user's host-wide record is refreshed. `warn(text)` gets the records skipped."""
     uid = os.geteuid()
-    with allocation_record.allocation_lock(lock_timeout, record_dir) if not check_mode else nullcontext():
+    lock = allocation_record.allocation_lock(lock_timeout, record_dir, hint=LOCK_HINT)
+    with lock if not check_mode else nullcontext():
         volume_labels, mine = _labelled(client)
         known = mine.get(allocation.name)
         if known is not None and known != allocation:
@@ -59,7 +62,10 @@ def ensure_volumes(client, allocation, lock_timeout, check_mode=False, record_di
                                      allocation.api_port, allocation.pod_subnet, allocation.service_subnet))
         usable = allocation_record.unusable_reason(record_dir) is None
         holders = [("cluster %r" % a.name, a) for a in mine.values() if a.name != allocation.name]
-        holders += allocation_record.others(record_dir, uid) if usable else []
+        others, warnings = allocation_record.others(record_dir, uid) if usable else ([], [])
+        for warning in warnings if warn else ():
+            warn(warning)
+        holders += others
         clash = None if known else _clash(allocation, holders)
         if clash:
             raise AllocationError('cluster %r cannot create its volumes: api_port/networks %s since they were '
@@ -68,7 +74,7 @@ def ensure_volumes(client, allocation, lock_timeout, check_mode=False, record_di
         missing = [v for v in naming.volume_names(allocation.name) if v not in volume_labels]
         if not check_mode:
             client.create_volumes([(volume, allocation_labels(allocation)) for volume in missing])
-            if usable:
+            if usable and allocation_record.own_place_reason(record_dir, uid) is None:
                 mine[allocation.name] = allocation
                 allocation_record.write(record_dir, uid, mine)
         return missing
@@ -80,9 +86,10 @@ def refresh(client, volumes, lock_timeout, record_dir=allocation_record.HOST_REC
 
     `volumes` are the volumes this run last saw: when the record already says what their labels say, nothing
     is read or locked; otherwise the labels are read again under the lock."""
-    if allocation_record.unusable_reason(record_dir) is not None:
+    if (allocation_record.unusable_reason(record_dir) is not None
+            or allocation_record.own_place_reason(record_dir, os.geteuid()) is not None):
         return False
     if allocation_record.read_own(record_dir, os.geteuid()) == existing_allocations(labelled_objects(volumes)):
         return False
-    with allocation_record.allocation_lock(lock_timeout, record_dir):
+    with allocation_record.allocation_lock(lock_timeout, record_dir, hint=LOCK_HINT):
         return allocation_record.write(record_dir, os.geteuid(), _labelled(client)[1])

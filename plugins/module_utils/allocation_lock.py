@@ -15,6 +15,7 @@ __metaclass__ = type
 import errno
 import fcntl
 import os
+import pwd
 import time
 
 LOCK_FILE = 'allocate.lock'
@@ -37,12 +38,44 @@ class LockTimeout(Exception):
     pass
 
 
+def _owner(pid):
+    try:
+        uid = os.stat('/proc/%d' % pid).st_uid
+        with open('/proc/%d/comm' % pid) as handle:
+            command = handle.read().strip()[:32]
+    except (IOError, OSError):
+        return 'pid %d' % pid
+    try:
+        user = '%s, uid %d' % (pwd.getpwuid(uid).pw_name, uid)
+    except KeyError:
+        user = 'uid %d' % uid
+    return 'pid %d (%s) of %s' % (pid, command, user)
+
+
+def holders(fd, locks='/proc/locks'):
+    """Who holds a lock on the file open as `fd`, from /proc/locks (pids of this pid namespace)."""
+    info = os.fstat(fd)
+    inode = '%02x:%02x:%d' % (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    found = []
+    try:
+        with open(locks) as handle:
+            for line in handle:
+                fields = line.split()
+                # "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; "->" marks a waiter.
+                if len(fields) >= 6 and fields[1] != '->' and fields[5] == inode and fields[4].isdigit():
+                    found.append(int(fields[4]))
+    except (IOError, OSError):
+        pass
+    return [_owner(pid) for pid in sorted(set(found)) if pid != os.getpid() and pid > 0]
+
+
 class AllocationLock:
     """Context manager holding an exclusive lock on the file `path` (created 0600, parents 0700), or on
     the existing directory `path` with directory=True."""
 
-    def __init__(self, path, timeout, poll_interval=0.1, directory=False):
+    def __init__(self, path, timeout, poll_interval=0.1, directory=False, hint='raise lock_timeout'):
         self.path = path
+        self.hint = hint
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.directory = directory
@@ -66,9 +99,10 @@ class AllocationLock:
                     self._close()
                     raise
             if time.time() >= deadline:
+                held_by = ', '.join(holders(self._fd)) or 'a process of another PID namespace'
                 self._close()
-                raise LockTimeout("waited %s s for the allocation lock %s, which another kinc_allocate run holds; "
-                                  "raise lock_timeout or let that run finish" % (self.timeout, self.path))
+                raise LockTimeout("waited %s s for the allocation lock %s, held by %s; fix: let that finish or stop "
+                                  "it, or %s" % (self.timeout, self.path, held_by, self.hint))
             time.sleep(self.poll_interval)
 
     def __exit__(self, *exc_info):

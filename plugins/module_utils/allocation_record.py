@@ -4,9 +4,19 @@
 """The host-wide allocation record: every user's clusters, so two users never get the same port or network.
 
 Each user's Podman labels stay the record of that user's own clusters. Ports and networks are host-wide, so
-kinc_allocate also keeps a copy of them where every user can read it: one file per user,
-HOST_RECORD_DIR/<uid>.json, written only by that user (the directory is sticky and world-writable like /tmp;
-role kinc.kinc.kinc_host creates it). Allocating locks the directory itself (flock), host-wide.
+kinc_allocate also keeps a copy of them where every user can read it. The trust model (kinc_allocate's
+documentation and roles/kinc_host/README.md say it for users):
+
+- HOST_RECORD_DIR is root's, mode 0755: no user can create or rename anything in it.
+- Root (role kinc.kinc.kinc_host) makes one directory per user, HOST_RECORD_DIR/<uid>/, owned by that user;
+  only that user writes its record, <uid>/record.json. Nobody else can take that place.
+- Every other user's record is untrusted input: opened without following links and without blocking, read only
+  when it is a regular file of its uid within MAX_RECORD_BYTES, and used only when every entry is a cluster name,
+  a port and one of kinc's own network pairs. At most max-clusters-per-user entries of a user count (the admin
+  may write that number as root into HOST_RECORD_DIR/max-clusters-per-user; default DEFAULT_MAX_CLUSTERS).
+  Anything else is skipped with a warning naming the file; it never fails, hangs or crashes a run.
+- Allocating locks the directory itself (flock), host-wide. Any user can hold that lock; a run that times out
+  names the process holding it.
 
 A stopped cluster (Quadlet's --rm leaves no container) still holds its port here; a purged one is dropped by
 the kinc_cluster run that purges it (allocation_guard.refresh) or by its owner's next kinc_allocate.
@@ -23,40 +33,70 @@ import pwd
 import re
 import stat
 
-from ansible_collections.kinc.kinc.plugins.module_utils import files
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation import Allocation, AllocationError
+from ansible_collections.kinc.kinc.plugins.module_utils import files, naming
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
+    DEFAULT_INDEXES, EXTRA_INDEXES, Allocation, AllocationError, index_subnets)
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import AllocationLock, default_lock_path
 
 HOST_RECORD_DIR = '/var/lib/kinc/allocations'
-_RECORD = re.compile(r'^(\d+)\.json$')
+RECORD_FILE = 'record.json'
 RECORD_MODE = 0o644
+USER_DIR_MODE = 0o755
+LIMIT_FILE = 'max-clusters-per-user'
+DEFAULT_MAX_CLUSTERS = 16
+# A record of DEFAULT_MAX_CLUSTERS entries is about 2 KiB; the cap leaves room for an admin's larger limit.
+MAX_RECORD_BYTES = 64 * 1024
+_UID_DIR = re.compile(r'\A[0-9]{1,10}\Z')
+# kinc's own network pairs: a record may only hold what kinc_allocate can hand out.
+_PAIRS = dict((index_subnets(k), k) for k in DEFAULT_INDEXES + EXTRA_INDEXES)
+
+
+def user_dir(directory, uid):
+    return os.path.join(directory, '%d' % uid)
 
 
 def record_path(directory, uid):
-    return os.path.join(directory, '%d.json' % uid)
+    return os.path.join(user_dir(directory, uid), RECORD_FILE)
+
+
+def _others_write(info):
+    return bool(stat.S_IMODE(info.st_mode) & (stat.S_IWGRP | stat.S_IWOTH))
 
 
 def unusable_reason(directory):
     """Why `directory` cannot serve as the host-wide record (None when it can)."""
     try:
-        info = os.stat(directory)
+        info = os.lstat(directory)
     except OSError:
         return '%s does not exist' % directory
     if not stat.S_ISDIR(info.st_mode):
         return '%s is not a directory' % directory
     if info.st_uid != 0 and info.st_uid != os.geteuid():
         return '%s belongs to uid %d, not to root' % (directory, info.st_uid)
-    if not os.access(directory, os.R_OK | os.W_OK | os.X_OK):
-        return '%s is not writable for uid %d (it needs mode 1777)' % (directory, os.geteuid())
+    if _others_write(info):
+        return ('%s is writable by other users (mode %o; kinc before 0.2 made it 1777), so any user could take '
+                'another\'s record' % (directory, stat.S_IMODE(info.st_mode)))
     return None
 
 
-def allocation_lock(timeout, directory=HOST_RECORD_DIR, lock_path=None):
+def own_place_reason(directory, uid):
+    """Why this user cannot write its record (None when it can)."""
+    place = user_dir(directory, uid)
+    try:
+        info = os.lstat(place)
+    except OSError:
+        return '%s does not exist' % place
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or _others_write(info):
+        return '%s is not a directory of uid %d that only it can write' % (place, uid)
+    return None
+
+
+def allocation_lock(timeout, directory=HOST_RECORD_DIR, lock_path=None, hint='raise lock_timeout'):
     """The lock every change of allocations (a labelled volume created, a record written) happens under:
     host-wide on the record directory when it is usable, else the per-user lock file."""
     if unusable_reason(directory) is None:
-        return AllocationLock(directory, timeout, directory=True)
-    return AllocationLock(lock_path or default_lock_path(), timeout)
+        return AllocationLock(directory, timeout, directory=True, hint=hint)
+    return AllocationLock(lock_path or default_lock_path(), timeout, hint=hint)
 
 
 def _user(uid):
@@ -66,37 +106,129 @@ def _user(uid):
         return 'uid %d' % uid
 
 
-def _broken(path, why):
-    return AllocationError('%s: %s; fix: remove it as root (its owner\'s next kinc.kinc.kinc_allocate writes it '
-                           'again)' % (path, why))
+class Unusable(Exception):
+    """A record file that is not used; the message says why."""
 
 
-def _read(path, uid):
-    """[Allocation] of one user's record file."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
-    with os.fdopen(fd) as handle:
-        owner = os.fstat(handle.fileno()).st_uid
-        if owner != uid:
-            raise _broken(path, 'it belongs to uid %d, not to uid %d whose clusters it names' % (owner, uid))
-        try:
-            clusters = json.load(handle)['clusters']
-            return [Allocation(name, int(entry['api_port']), str(entry['pod_subnet']), str(entry['service_subnet']))
-                    for name, entry in sorted(clusters.items())]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise _broken(path, 'it is not a kinc allocation record (%s)' % exc)
+def _read_capped(path, uid, max_bytes):
+    """The text of `path`: a regular file of `uid` of at most `max_bytes`, opened without following a link
+    and without blocking (a FIFO in its place must not hang the reader)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise Unusable('it cannot be opened (%s)' % (exc.strerror or exc))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Unusable('it is not a regular file')
+        if info.st_uid != uid:
+            raise Unusable('it belongs to uid %d, not to uid %d whose clusters it names' % (info.st_uid, uid))
+        if info.st_size > max_bytes:
+            raise Unusable('it has %d bytes, more than %d' % (info.st_size, max_bytes))
+        data = os.read(fd, max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise Unusable('it has more than %d bytes' % max_bytes)
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError:
+        raise Unusable('it is not UTF-8 text')
+
+
+def parse(text, limit=DEFAULT_MAX_CLUSTERS):
+    """([Allocation] sorted by name, how many entries beyond `limit` were dropped) of a record's text;
+    Unusable unless every entry is a cluster name with a port and one of kinc's own network pairs."""
+    try:
+        clusters = json.loads(text)['clusters']
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise Unusable('it is not a kinc allocation record (%s)' % type(exc).__name__)
+    if not isinstance(clusters, dict):
+        raise Unusable('its clusters are not a mapping')
+    found = []
+    for name in sorted(clusters):
+        entry = clusters[name]
+        if naming.name_error(name) or not isinstance(entry, dict):
+            raise Unusable('entry %r is not a kinc cluster' % (name[:60] if isinstance(name, str) else name,))
+        port = entry.get('api_port')
+        pair = (entry.get('pod_subnet'), entry.get('service_subnet'))
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise Unusable('cluster %r has no valid api_port' % name)
+        if not all(isinstance(n, str) for n in pair) or pair not in _PAIRS:
+            raise Unusable('cluster %r holds networks kinc never allocates' % name)
+        found.append(Allocation(name, port, pair[0], pair[1]))
+    return found[:limit], max(0, len(found) - limit)
+
+
+def max_clusters(directory):
+    """The admin's per-user limit (a root-owned file in the record directory), else DEFAULT_MAX_CLUSTERS."""
+    try:
+        text = _read_capped(os.path.join(directory, LIMIT_FILE), 0, 64)
+    except Unusable:
+        return DEFAULT_MAX_CLUSTERS
+    if text is None or not re.match(r'\A\s*[0-9]{1,4}\s*\Z', text):
+        return DEFAULT_MAX_CLUSTERS
+    return int(text.strip())
+
+
+def _user_record(directory, entry, limit):
+    """(uid, [Allocation], warning or None) of one entry of the record directory; None when it is not a record."""
+    if not _UID_DIR.match(entry):
+        return None
+    uid = int(entry)
+    place = os.path.join(directory, entry)
+    path = os.path.join(place, RECORD_FILE)
+    try:
+        info = os.lstat(place)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or _others_write(info):
+            raise Unusable('its directory is not a directory of uid %d that only it can write' % uid)
+        text = _read_capped(path, uid, MAX_RECORD_BYTES)
+        if text is None:
+            return uid, [], None
+        allocations, dropped = parse(text, limit)
+    except OSError as exc:
+        return uid, [], 'skipped %s: it cannot be read (%s)' % (path, exc.strerror or exc)
+    except Unusable as exc:
+        return uid, [], ('skipped the host-wide record %s: %s; the clusters of %s are not seen; fix: its owner '
+                         'runs kinc.kinc.kinc_allocate again, or root removes it' % (path, exc, _user(uid)))
+    warning = None
+    if dropped:
+        warning = ('only the first %d clusters of %s in %s count (%d more are over the per-user limit in %s)'
+                   % (limit, _user(uid), path, dropped, os.path.join(directory, LIMIT_FILE)))
+    return uid, allocations, warning
+
+
+def _records(directory, skip_uid=None):
+    """([(uid, [Allocation])] of every user's usable record but skip_uid's, [warning])."""
+    limit = max_clusters(directory)
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError as exc:
+        return [], ['the host-wide record %s cannot be listed (%s)' % (directory, exc.strerror or exc)]
+    found, warnings = [], []
+    for entry in entries:
+        record = _user_record(directory, entry, limit)
+        if record is None or record[0] == skip_uid:
+            continue
+        owner, allocations, warning = record
+        if warning:
+            warnings.append(warning)
+        found.append((owner, allocations))
+    return found, warnings
 
 
 def others(directory, uid):
-    """[(holder, Allocation)] of every other user's clusters; holder describes the cluster for messages."""
-    held = []
-    for entry in sorted(os.listdir(directory)):
-        match = _RECORD.match(entry)
-        if not match or int(match.group(1)) == uid:
-            continue
-        owner = int(match.group(1))
-        for allocation in _read(os.path.join(directory, entry), owner):
-            held.append(("cluster %r of %s" % (allocation.name, _user(owner)), allocation))
-    return held
+    """([(holder, Allocation)] of every other user's clusters, [warning]); holder describes the cluster."""
+    found, warnings = _records(directory, uid)
+    return [("cluster %r of %s" % (a.name, _user(owner)), a) for owner, allocations in found for a in allocations], \
+        warnings
+
+
+def recorded_names(directory):
+    """{uid: [cluster name]} of every user's usable record (what kinc_host may size a host for)."""
+    return dict((owner, [a.name for a in allocations]) for owner, allocations in _records(directory)[0])
 
 
 def write(directory, uid, allocations):
@@ -104,25 +236,28 @@ def write(directory, uid, allocations):
     text = json.dumps({'uid': uid, 'clusters': dict(
         (a.name, {'api_port': a.api_port, 'pod_subnet': a.pod_subnet, 'service_subnet': a.service_subnet})
         for a in allocations.values())}, sort_keys=True, indent=1) + '\n'
+    why = own_place_reason(directory, uid)
+    if why:
+        raise AllocationError('the host-wide record of uid %d cannot be written: %s; fix: run role kinc.kinc.kinc_host '
+                              'with kinc_user set to this user (it creates that directory as root)' % (uid, why))
     path = record_path(directory, uid)
     try:
-        with open(path) as handle:
-            if handle.read() == text and os.fstat(handle.fileno()).st_uid == uid:
-                return False
-    except (IOError, OSError):
+        if _read_capped(path, uid, MAX_RECORD_BYTES) == text:
+            return False
+    except Unusable:
         pass
     try:
         files.write_atomic(path, text, RECORD_MODE)
     except OSError as exc:
-        if exc.errno in (errno.EPERM, errno.EACCES):
-            raise _broken(path, 'uid %d may not replace it (%s)' % (uid, exc.strerror))
-        raise
+        raise AllocationError('%s: uid %d cannot write it (%s); fix: remove it as root, its owner\'s next '
+                              'kinc.kinc.kinc_allocate writes it again' % (path, uid, exc.strerror or exc))
     return True
 
 
 def read_own(directory, uid):
-    """{name: Allocation} of this user's record; None when there is none (or it cannot be read)."""
+    """{name: Allocation} of this user's record; None when there is none (or it cannot be used)."""
     try:
-        return dict((a.name, a) for a in _read(record_path(directory, uid), uid))
-    except (IOError, OSError, AllocationError):
+        text = _read_capped(record_path(directory, uid), uid, MAX_RECORD_BYTES)
+        return None if text is None else dict((a.name, a) for a in parse(text, 1 << 16)[0])
+    except (OSError, Unusable):
         return None

@@ -36,6 +36,7 @@ from ansible_collections.kinc.kinc.plugins.module_utils import node_config
 from ansible_collections.kinc.kinc.plugins.module_utils import node_digest
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import Allocation, AllocationError
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import LockTimeout
 from ansible_collections.kinc.kinc.plugins.module_utils.cluster_run import ClusterRun
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError
 from ansible_collections.kinc.kinc.plugins.module_utils.readiness import HOST_JOURNAL_LINES, Waiter
@@ -52,8 +53,10 @@ class ClusterManager:
 
     def __init__(self, podman, systemctl, check_mode=False, now=time.time, sleep=time.sleep,
                  path_exists=os.path.exists, read_file=files.read_text, record_dir=allocation_record.HOST_RECORD_DIR,
-                 on_missing_image='fail'):
+                 on_missing_image='fail', lock_timeout=allocation_guard.LOCK_TIMEOUT, warn=None):
         self.podman = podman
+        self.lock_timeout = lock_timeout
+        self.warn = warn
         self.on_missing_image = on_missing_image
         # {image: [cluster names]} of the node images found missing by the last converge().
         self.missing_images = {}
@@ -95,12 +98,25 @@ class ClusterManager:
             elif not run.error:
                 self._start(run)
         if not self.check_mode:
-            # Purged clusters free their port and networks for every user; a killed run's record is completed.
-            allocation_guard.refresh(self.podman, self.snapshot.volumes.values(), allocation_guard.LOCK_TIMEOUT,
-                                     self.record_dir)
+            self._refresh_record()
         self._wait([run for run in self.runs if run.wants_running and run.params.get('wait', True)
                     and not run.error])
         return self.runs
+
+    def _refresh_record(self):
+        """Purged clusters free their port and networks for every user; a killed run's record is completed."""
+        if any(any(a.startswith('remove volume ') for a in run.actions) for run in self.runs):
+            self.snapshot.read_volumes()  # the volumes read before the purge would put the cluster back
+        try:
+            allocation_guard.refresh(self.podman, self.snapshot.volumes.values(), self.lock_timeout, self.record_dir)
+        except (AllocationError, LockTimeout) as exc:
+            # The clusters are converged; only the copy other users read is behind, which the next run repairs.
+            message = 'the host-wide allocation record was not updated: %s' % exc
+            if self.warn:
+                self.warn(message)
+            else:
+                for run in self.runs:
+                    run.error = run.error or message
 
     # -- files ---------------------------------------------------------------------------------
     def _files(self, run):
@@ -134,9 +150,9 @@ class ClusterManager:
         p = run.params
         allocation = Allocation(run.name, p['api_port'], p['pod_subnet'], p['service_subnet'])
         try:
-            created = allocation_guard.ensure_volumes(self.podman, allocation, allocation_guard.LOCK_TIMEOUT, self.check_mode,
-                                                      self.record_dir)
-        except AllocationError as exc:
+            created = allocation_guard.ensure_volumes(self.podman, allocation, self.lock_timeout, self.check_mode,
+                                                      self.record_dir, self.warn)
+        except (AllocationError, LockTimeout) as exc:
             run.error = str(exc)
             return False
         for volume_name in created:

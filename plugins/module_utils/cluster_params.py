@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
@@ -38,6 +39,20 @@ def default_kubeconfig_path(name):
 def user_kubeconfig_path():
     """~/.kube/config, where merge_kubeconfig puts the context."""
     return os.path.join(kube_dir(), 'config')
+
+
+def kubeconfig_path_problems(entries):
+    """Each kubeconfig_path that would overwrite, and with purge delete, a file that is not the cluster's own
+    (cluster_spec.kubeconfig_clash). `entries`: the clusters of the call with kubeconfig_path resolved."""
+    found = []
+    taken = {}
+    for index, entry in enumerate(entries):
+        field = 'clusters[%d].kubeconfig_path' % index if len(entries) > 1 else 'kubeconfig_path'
+        clash = cluster_spec.kubeconfig_clash(entry['kubeconfig_path'], entry['name'], kube_dir(), taken)
+        if clash:
+            found.append(cluster_spec.problem(field, clash, cluster_spec.kubeconfig_fix(entry['name'], kube_dir())))
+        taken.setdefault(os.path.normpath(entry['kubeconfig_path']), entry['name'])
+    return found
 
 
 def template_values(params):

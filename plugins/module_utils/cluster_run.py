@@ -11,6 +11,7 @@ import os
 
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeconfig
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.redaction import redact
 
 # The states after which the cluster's service should be running (not systemd's ActiveStates).
 STATES_THAT_RUN = ('present', 'started')
@@ -96,5 +97,5 @@ class ClusterRun:
             'restarted': self.restarted,
             'status': status,
             'failed': self.error is not None,
-            'msg': self.error or '',
+            'msg': redact(self.error or ''),
         }

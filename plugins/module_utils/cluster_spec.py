@@ -14,7 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
+
+import os
+import re
 
 from ansible.module_utils.common.validation import check_type_bool, check_type_int, check_type_str
 
@@ -137,12 +139,9 @@ def image_error(image, field='image'):
 
 
 def address_error(address, field='api_address'):
-    try:
-        ip = ipaddress.ip_address(u'%s' % (address,))
-    except ValueError:
-        ip = None
-    if ip is None or ip.is_multicast or not isinstance(address, string_types):
-        return problem(field, '%r is not a unicast IP address' % (address,),
+    if not kubeadm_config.address_ok(address):
+        zone = isinstance(address, string_types) and '%' in address
+        return problem(field, '%r is not a unicast IP address%s' % (address, ' (it has an IPv6 zone id)' if zone else ''),
                        'give the host address to publish the API on, such as 127.0.0.1')
     return None
 
@@ -156,10 +155,31 @@ def version_error(version, field='kubernetes_version'):
 
 
 def kubeconfig_path_error(path, field='kubeconfig_path'):
-    if not isinstance(path, string_types) or not path.startswith(('/', '~')) or path.endswith('/') or '\0' in path:
+    if (not isinstance(path, string_types) or not path.startswith(('/', '~')) or path.endswith('/')
+            or naming.has_control(path)):
         return problem(field, '%r is not the absolute path of a file' % (path,),
                        'give a file path such as ~/.kube/kinc-dev.conf, or leave it out for that default')
     return None
+
+
+def kubeconfig_clash(path, name, kube_dir, taken):
+    """What `path` would overwrite, and a purge delete, that is not cluster `name`'s own kubeconfig: the user's
+    <kube_dir>/config, another cluster's default <kube_dir>/kinc-<other>.conf, or a path in `taken` ({path:
+    cluster}); None when it is the cluster's own."""
+    path = os.path.normpath(path)
+    other = re.match(r'kinc-(.+)\.conf\Z', os.path.basename(path))
+    if path == os.path.join(kube_dir, 'config'):
+        return '%s is the kubeconfig merge_kubeconfig merges contexts into' % path
+    if os.path.dirname(path) == kube_dir and other and other.group(1) != name:
+        return '%s is the default kubeconfig of cluster %s' % (path, other.group(1))
+    if taken.get(path, name) != name:
+        return '%s is also the kubeconfig of cluster %s' % (path, taken[path])
+    return None
+
+
+def kubeconfig_fix(name, kube_dir):
+    return ('leave kubeconfig_path out (it defaults to %s/%s) or give a file of this cluster alone'
+            % (kube_dir, naming.kubeconfig_file_name(name)))
 
 
 def choice_error(value, choices, field):
@@ -196,7 +216,7 @@ def images_error(images, field='images'):
         here = '%s[%d]' % (field, position)
         if not isinstance(image, string_types):
             return problem(here, '%r is not a string' % (image,), 'name an image such as localhost/app:dev')
-        if image.startswith('/'):
+        if image.startswith('/') and not naming.has_control(image):
             continue
         why = image_reference.reference_error(image)
         if why or '@' in image:
@@ -309,6 +329,7 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
     declared = []
     names = {}
     ports = {}
+    kubeconfigs = {}
     for position, entry in enumerate(entries):
         here = '%s[%d]' % (field, position)
         if not isinstance(entry, dict):
@@ -341,6 +362,13 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
                                  'declare each cluster once and put all its options in that entry'))
         else:
             names[cluster['name']] = here
+        path = cluster['kubeconfig_path']
+        if path and 'kubeconfig_path' not in bad and 'name' not in bad and path.startswith('~/'):
+            # '~' is the managed host's home: only paths under it can be compared here (the module checks all).
+            clash = kubeconfig_clash(path, cluster['name'], '~/.kube', kubeconfigs)
+            if clash:
+                found.append(problem(here + '.kubeconfig_path', clash, kubeconfig_fix(cluster['name'], '~/.kube')))
+            kubeconfigs.setdefault(os.path.normpath(path), cluster['name'])
         port = cluster.get('api_port')
         if port is not None and 'api_port' not in bad and cluster['state'] != 'absent':
             if port in ports:

@@ -6,7 +6,8 @@
 A file is born with its final mode: the temporary file is created with it (os.open + fchmod before any byte
 is written) and renamed over the old one, so no reader ever sees the new content with a wider mode, and a
 kill at any moment leaves either the old file or the new one (plus, at worst, a temporary file that the next
-write of the same file removes). AnsibleModule.atomic_move is not used on purpose: it copies the *old* file's
+write of the same file removes once the process that made it is gone: a second run of the same user writing
+the same file at the same time keeps its own). AnsibleModule.atomic_move is not used on purpose: it copies the *old* file's
 mode onto the new one and gives a created file 0666 & ~umask until it chmods it.
 """
 
@@ -14,7 +15,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
+import errno
 import os
+import re
 import stat
 from collections import namedtuple
 
@@ -91,12 +95,27 @@ def make_dir(directory, mode):
         os.chmod(directory, mode)
 
 
+def alive(pid):
+    """Whether process `pid` exists (of any user)."""
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
+
+
 def _remove_leftovers(directory, base):
-    """Temporary files of `base` left by an earlier, killed write."""
-    prefix = '.%s%s' % (base, TEMP_MARK)
+    """Temporary files of `base` left by an earlier, killed write (their process is gone); a live writer's
+    file is its own."""
+    left = re.compile(r'\.%s%s(\d+)(?:-[0-9a-f]+)?' % (re.escape(base), re.escape(TEMP_MARK)))
     for entry in os.listdir(directory):
-        if entry.startswith(prefix):
-            os.unlink(os.path.join(directory, entry))
+        match = left.fullmatch(entry)
+        if match and not (int(match.group(1)) != os.getpid() and alive(int(match.group(1)))):
+            try:
+                os.unlink(os.path.join(directory, entry))
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:  # its writer renamed it meanwhile
+                    raise
 
 
 def write_atomic(path, text, mode, dir_mode=0o755):
@@ -105,8 +124,9 @@ def write_atomic(path, text, mode, dir_mode=0o755):
     make_dir(directory, dir_mode)
     base = os.path.basename(path)
     _remove_leftovers(directory, base)
-    tmp = os.path.join(directory, '.%s%s%d' % (base, TEMP_MARK, os.getpid()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    tmp = os.path.join(directory, '.%s%s%d-%s' % (base, TEMP_MARK, os.getpid(),
+                                                  binascii.hexlify(os.urandom(4)).decode('ascii')))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
         os.fchmod(fd, mode)  # the umask may have narrowed the mode asked for at creation
         with os.fdopen(fd, 'w') as handle:

@@ -5,9 +5,11 @@
 
 kinc only ever writes its own files, each recognisable by MARKER, and only adds to what the host
 already has: controllers are delegated in a drop-in of its own next to the owner's, a sysctl is
-persisted only when kinc raises it, and nothing is ever lowered. Sizing follows the clusters the host
-has (every user's, found on disk) plus the ones an inventory declares, so two inventories for
-different clusters on one host agree on the same files.
+persisted only when kinc raises it, and nothing is ever lowered below what kinc sized for. Sizing follows
+the clusters the host has plus the ones an inventory declares, so two inventories for different clusters on
+one host agree on the same files. Counted only from trusted places (root's directories, the user's own home,
+the validated host-wide record, in which each user counts for at most the admin's per-user limit), and never
+for more than MAX_SIZED_CLUSTERS: no user can make kinc raise a host-wide limit without bound.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,7 +38,7 @@ ROOTLESS_VOLUME_DIR = '.local/share/containers/storage/volumes'
 ROOTFUL_UNIT_DIR = '/etc/containers/systemd'
 ROOTFUL_VOLUME_DIR = '/var/lib/containers/storage/volumes'
 # The node's unit file and /var volume of a cluster (naming.container_name, naming.var_volume_name).
-_CLUSTER_ENTRY = re.compile(r'^kinc-(.+)-(?:control-plane\.container|var-data)$')
+_CLUSTER_ENTRY = re.compile(r'kinc-(.+)-(?:control-plane\.container|var-data)')
 # The header of a 90-kinc.conf written before this format: it persisted every key, sized for N clusters.
 _LEGACY_SYSCTL_HEADER = re.compile(r'^# kinc\.kinc\.kinc_host: sized for (\d+) kinc cluster')
 
@@ -50,17 +52,22 @@ def cluster_names(entries):
     """Cluster names found among directory entries (Quadlet unit files and volume directories)."""
     names = set()
     for entry in entries:
-        match = _CLUSTER_ENTRY.match(entry)
+        match = _CLUSTER_ENTRY.fullmatch(entry)
         if match and naming.name_error(match.group(1)) is None:
             names.add(match.group(1))
     return names
 
 
+# The most clusters kinc sizes a host for: every limit kinc raises stays at or below its value for this many.
+MAX_SIZED_CLUSTERS = 64
+
+
 def cluster_count(found, user, declared):
-    """Number of clusters to size for: every (owner, name) found on the host plus `user`'s declared names."""
+    """Number of clusters to size for: every (owner, name) found on the host plus `user`'s declared names,
+    from 1 to MAX_SIZED_CLUSTERS."""
     clusters = set(found)
     clusters.update((user, name) for name in declared)
-    return max(len(clusters), 1)
+    return min(max(len(clusters), 1), MAX_SIZED_CLUSTERS)
 
 
 def sysctl_minimums(base, per_cluster, count):
@@ -98,6 +105,9 @@ def sysctl_plan(minimums, file_text, in_force, base, per_cluster):
     that merely were in force: only its keys at or below the minimum it was sized for are kinc's.
     """
     previous, legacy_count = parse_sysctl_file(file_text)
+    # A value kinc persisted above its ceiling (sized from names any user could create) is kinc's own mistake.
+    ceiling = sysctl_minimums(base, per_cluster, MAX_SIZED_CLUSTERS)
+    previous = dict((key, min(value, ceiling.get(key, value))) for key, value in previous.items())
     if legacy_count is not None:
         sized_for = sysctl_minimums(base, per_cluster, legacy_count)
         previous = dict((key, value) for key, value in previous.items()
@@ -140,11 +150,11 @@ def delegate_plan(required, configured, kinc_text, legacy_text):
     return None, False
 
 
-def tasks_plan(uid, needed, tasks_max, kinc_text):
+def tasks_plan(uid, needed, tasks_max, kinc_text, ceiling=None):
     """Content of kinc's TasksMax drop-in for user-<uid>.slice, or None when nothing is to write.
 
     `tasks_max` is the slice's TasksMax in force (None for infinity). Written only to raise it, or to keep
-    kinc's own drop-in at the largest value it ever set."""
+    kinc's own drop-in at the largest value it ever set up to `ceiling` (its value for MAX_SIZED_CLUSTERS)."""
     previous = 0
     if is_kinc_file(kinc_text):
         match = re.search(r'^TasksMax=(\d+)\s*$', kinc_text, re.MULTILINE)
@@ -152,6 +162,7 @@ def tasks_plan(uid, needed, tasks_max, kinc_text):
     if not previous and (tasks_max is None or tasks_max >= needed):
         return None
     value = max(previous, needed)
+    value = value if ceiling is None else min(value, max(ceiling, needed))
     content = ('# Written by %s: room for the processes of the kinc clusters of this user (never lowered).\n'
                '# Remove this file and run systemctl daemon-reload to undo.\n[Slice]\nTasksMax=%d\n'
                % (MARKER, value))

@@ -25,6 +25,11 @@ from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincE
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanError
 
 NODE_TMP_DIR = '/var/tmp'
+# containers/storage decides whether it runs rootless in each process it starts, and the one that unpacks a
+# layer (chrooted, without /proc) cannot tell that the node is a user namespace: it then writes trusted.*
+# xattrs for an opaque whiteout, which a user namespace refuses. This says so, as CRI-O's environment does
+# (kinc-cgroups writes it into /run/kinc/crio.env), so both write the same overlay whiteouts.
+USERNS_ENV = '_CONTAINERS_USERNS_CONFIGURED=done'
 # Room for the archive in the node plus its unpacked layers, which are about as large.
 SPACE_FACTOR = 2
 _NO_SPACE = 'no space left on device'
@@ -78,10 +83,12 @@ def archive_source(path):
 class NodeImages(object):
     """The image store of one cluster's node, through `podman exec <node> skopeo`."""
 
-    def __init__(self, podman, cluster):
+    def __init__(self, podman, cluster, rootless):
         self.podman = podman
         self.cluster = cluster
         self.container = naming.container_name(cluster)
+        # A rootless owner's node is a user namespace.
+        self.env = ['--env', USERNS_ENV] if rootless else []
 
     def check_running(self, check_mode=False):
         """True when the node runs; KincError for a missing or stopped one (False in check mode)."""
@@ -98,7 +105,7 @@ class NodeImages(object):
                         'load the image then' % (self.cluster, self.container, state if data else 'gone'))
 
     def _exec(self, argv):
-        return self.podman.call(['exec', self.container] + list(argv), ok_rcs=_ANY_RC)
+        return self.podman.call(['exec'] + self.env + [self.container] + list(argv), ok_rcs=_ANY_RC)
 
     def image_id(self, name):
         """ID of `name` in the node's store, or None when the node has no image of that name."""
@@ -163,9 +170,10 @@ def _save(podman, source, tmp_dir):
     return directory, path
 
 
-def ensure(podman, cluster, source, name, tmp_dir, check_mode):
-    """Load `source` into `cluster` as `name` unless the node has that ID already; returns the result."""
-    node = NodeImages(podman, cluster)
+def ensure(podman, cluster, source, name, tmp_dir, check_mode, rootless):
+    """Load `source` into `cluster` as `name` unless the node has that ID already; returns the result.
+    `rootless`: the owner is not root, so the node is a user namespace."""
+    node = NodeImages(podman, cluster, rootless)
     running = node.check_running(check_mode)
     previous = node.image_id(name) if running else None
     result = {'cluster': cluster, 'name': name, 'image_id': source.image_id, 'previous_id': previous,

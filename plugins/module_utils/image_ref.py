@@ -19,7 +19,7 @@ import tarfile
 
 from ansible_collections.kinc.kinc.plugins.module_utils import image_reference
 
-_DIGEST = re.compile(r'^sha256:([0-9a-f]{64})$')
+_DIGEST = re.compile(r'sha256:([0-9a-f]{64})')
 _OCI_REF_NAME = 'org.opencontainers.image.ref.name'
 
 
@@ -68,7 +68,7 @@ def _json_member(archive, name, path):
 
 
 def _blob(archive, digest, path):
-    match = _DIGEST.match(digest or '')
+    match = _DIGEST.fullmatch(digest or '')
     if not match:
         raise ArchiveError('%s: unsupported digest %r (only sha256)' % (path, digest))
     raw = _member(archive, 'blobs/sha256/%s' % match.group(1))
@@ -96,7 +96,7 @@ def _oci_archive(archive, index, path):
     except ValueError as exc:
         raise ArchiveError('%s: the image manifest is not JSON (%s)' % (path, exc))
     config_digest = (manifest.get('config') or {}).get('digest')
-    match = _DIGEST.match(config_digest or '')
+    match = _DIGEST.fullmatch(config_digest or '')
     if not match:
         raise ArchiveError('%s: the image manifest names no sha256 config (an index of several platforms?)' % path)
     name = (manifests[0].get('annotations') or {}).get(_OCI_REF_NAME)

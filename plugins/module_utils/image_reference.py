@@ -14,12 +14,14 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.kinc.kinc.plugins.module_utils import naming
+
 _DOMAIN_COMPONENT = r'(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
 _DOMAIN = r'(?:%s(?:\.%s)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?' % (_DOMAIN_COMPONENT, _DOMAIN_COMPONENT)
 _PATH_COMPONENT = r'[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*'
 _TAG = r'[\w][\w.-]{0,127}'
 _DIGEST = r'[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}'
-_REFERENCE = re.compile(r'^(?:(?P<domain>%s)/)?(?P<path>%s(?:/%s)*)(?::(?P<tag>%s))?(?:@(?P<digest>%s))?$'
+_REFERENCE = re.compile(r'(?:(?P<domain>%s)/)?(?P<path>%s(?:/%s)*)(?::(?P<tag>%s))?(?:@(?P<digest>%s))?'
                         % (_DOMAIN, _PATH_COMPONENT, _PATH_COMPONENT, _TAG, _DIGEST))
 NAME_MAX = 255
 # Quadlet reads Image=x.image / x.build as a reference to another unit, not to an image.
@@ -28,8 +30,9 @@ _QUADLET_UNIT_SUFFIXES = ('.image', '.build')
 
 def parse(text):
     """{'domain', 'path', 'tag', 'digest'} (absent parts None) of a reference, or None when `text` is none."""
-    match = _REFERENCE.match(text) if isinstance(text, str) else None
-    return match.groupdict() if match else None
+    if not naming.full_match(_REFERENCE, text):
+        return None
+    return _REFERENCE.fullmatch(text).groupdict()
 
 
 def reference_error(text):

@@ -28,7 +28,11 @@ NODE_FILLED = frozenset(['KINC_KUBERNETES_VERSION', 'KINC_NODE_IP'])
 NODE_IP = '10.255.255.254'
 # Where kinc publishes the API by default; always among the API server certificate's SANs (the template's).
 DEFAULT_API_ADDRESS = naming.DEFAULT_API_ADDRESS
-_VERSION = re.compile(r'^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.]+)?$')
+_VERSION = re.compile(r'v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.]+)?')
+# An IP address as kinc writes it into cluster.env, PublishPort= and the certificate SANs: no IPv6 zone id
+# ('%eth0'; ipaddress accepts any character there, a space included).
+_ADDRESS = re.compile(r'[0-9A-Fa-f.:]{2,45}')
+_NETWORK = re.compile(r'[0-9A-Fa-f.:]{2,45}/[0-9]{1,3}')
 # kube-controller-manager gives each node a /24 of the pod subnet; kube-apiserver refuses service ranges
 # larger than /12, and the range must hold the API (.1) and DNS (.10) service addresses.
 _MAX_POD_PREFIX = 24
@@ -63,7 +67,7 @@ def normalize_version(kubernetes_version, field='kubernetes_version'):
     if kubernetes_version is None:
         return None
     version = str(kubernetes_version).strip()
-    if not _VERSION.match(version):
+    if not naming.full_match(_VERSION, version):
         raise KubeadmConfigError("%s %r is not a Kubernetes version; write it like '1.33.5' or 'v1.33.5'"
                                  % (field, kubernetes_version))
     return version if version.startswith('v') else 'v' + version
@@ -71,7 +75,9 @@ def normalize_version(kubernetes_version, field='kubernetes_version'):
 
 def _network(value, field):
     try:
-        network = ipaddress.ip_network(u'%s' % value, strict=True)
+        if not naming.full_match(_NETWORK, value):
+            raise ValueError('only digits, dots, colons and one /')
+        network = ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
         raise KubeadmConfigError('%s %r is not an IPv4 network in CIDR notation (%s); write it like '
                                  "'10.244.43.0/24'" % (field, value, exc))
@@ -115,10 +121,18 @@ def _check_port(api_port):
                                  % (api_port,))
 
 
-def _check_address(api_address):
+def address_ok(address):
+    """Whether `address` is a unicast IP address without a zone id, written as kinc may write it anywhere."""
+    if not naming.full_match(_ADDRESS, address):
+        return False
     try:
-        ipaddress.ip_address(u'%s' % (api_address,))
+        return not ipaddress.ip_address(address).is_multicast
     except ValueError:
+        return False
+
+
+def _check_address(api_address):
+    if not address_ok(api_address):
         raise KubeadmConfigError('api_address %r must be an IP address to publish the API on, such as %s'
                                  % (api_address, DEFAULT_API_ADDRESS))
     return str(api_address)

@@ -11,8 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import json
 import os
+import re
+import time
+from contextlib import contextmanager
 
 from ansible_collections.kinc.kinc.plugins.module_utils import files
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeconfig
@@ -22,6 +26,56 @@ from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincE
 # The admin key is in it: private to the user from the first byte (files.write_atomic).
 KUBECONFIG_MODE = 0o600
 KUBECONFIG_DIR_MODE = 0o700
+# Seconds to wait for kubectl (or another kinc run) to finish changing ~/.kube/config.
+LOCK_WAIT = 10
+
+
+def _stale(lock):
+    """Whether `lock` was left by a kinc run that is gone (killed while holding it). kubectl's own locks are
+    empty: whether their holder lives cannot be told, so they are waited for."""
+    try:
+        with open(lock) as handle:
+            match = re.match(r'kinc (\d+)\n\Z', handle.read(32))
+    except (IOError, OSError):
+        return False
+    return bool(match) and (int(match.group(1)) == os.getpid() or not files.alive(int(match.group(1))))
+
+
+@contextmanager
+def locked(path, check_mode=False):
+    """Hold kubectl's lock of the kubeconfig `path` (client-go: <path>.lock created O_EXCL, removed when done),
+    so a read-modify-write never undoes a change kubectl or another run makes meanwhile."""
+    if check_mode:
+        yield
+        return
+    lock = path + '.lock'
+    files.make_dir(os.path.dirname(path), KUBECONFIG_DIR_MODE)
+    deadline = time.time() + LOCK_WAIT
+    while True:
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            os.write(fd, ('kinc %d\n' % os.getpid()).encode('ascii'))
+            os.close(fd)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise
+            if _stale(lock):
+                files.remove(lock)
+                continue
+            if time.time() >= deadline:
+                raise KincError('%s is locked: %s exists for more than %s s (kubectl or another kinc run is changing '
+                                'the file); fix: let it finish, or remove %s if nothing is changing the file'
+                                % (path, lock, LOCK_WAIT, lock))
+            time.sleep(0.1)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(lock)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
 
 
 def _secrets(config):
@@ -84,6 +138,11 @@ def export(run, podman, server, check_mode=False):
 
 def merge(run, config, context, check_mode=False):
     path = run.params['user_kubeconfig']
+    with locked(path, check_mode):
+        _merge(run, path, config, context, check_mode)
+
+
+def _merge(run, path, config, context, check_mode):
     before = files.read_text(path) or ''
     try:
         existing = kubeconfig.load(before)
@@ -106,8 +165,16 @@ def purge(run, check_mode=False):
         run.did('remove %s' % path)
         if not check_mode:
             files.remove(path)
-    context = naming.context_name(run.name)
     user_path = run.params['user_kubeconfig']
+    if not check_mode and _stale(user_path + '.lock'):
+        files.remove(user_path + '.lock')  # left by a killed run
+    if kubeconfig.mentions(files.read_text(user_path), naming.context_name(run.name)):
+        with locked(user_path, check_mode):
+            _prune(run, user_path, check_mode)
+
+
+def _prune(run, user_path, check_mode):
+    context = naming.context_name(run.name)
     before = files.read_text(user_path)
     if not kubeconfig.mentions(before, context):
         return

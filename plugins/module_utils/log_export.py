@@ -7,7 +7,10 @@
 Each piece is gathered on its own: a piece that cannot be had (node stopped, API down, file never written) is
 recorded as missing with the reason and the rest goes on, so a cluster that failed at any step still yields
 an archive. Files are read from the cluster's volumes where possible (that works when the node is down) and
-from inside the node otherwise. Certificates and keys are never copied, and every text passes `redact`.
+from inside the node otherwise. Certificates and keys are never copied, and every text passes
+redaction.redact. Everything is written under <dest> only: the cluster name must be a cluster name, every file
+is created new (O_EXCL|O_NOFOLLOW) with mode 0600, a link in the place of a cluster's directory or archive is
+removed, never followed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,10 +21,13 @@ import json
 import os
 import re
 import shutil
+import stat
 import tarfile
 
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_facts
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError
+from ansible_collections.kinc.kinc.plugins.module_utils.redaction import redact
 
 # The units of the node's init chain, CRI-O and kubelet (files/image/README.md, "The init chain").
 NODE_UNITS = ('kinc-cgroups.service', 'crio.service', 'kinc-preflight.service', 'kinc-kubeadm-init.service',
@@ -33,17 +39,26 @@ VAR_FILES = ((naming.NODE_STATUS_FILE, 'node/status.json'),
              (naming.NODE_KUBEADM_CONFIG, 'node/kubeadm.yaml'))
 # Never copied from the config volume: certificates and keys.
 _SECRET_FILE = re.compile(r'\.(key|crt|pem|p12|pfx)$|^(pki|tls|certs?)$', re.I)
-_PRIVATE_KEY = re.compile(r'-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)', re.S)
-_SECRET_VALUE = re.compile(r'((?:client-key-data|client-certificate-data|token|password|tlsPrivateKey)["\']?\s*[:=]\s*)'
-                           r'(["\']?)[^"\'\s,}]+', re.I)
-REDACTED = 'REDACTED-BY-KINC'
 _ANY_RC = tuple(range(-255, 256))
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 
-def redact(text):
-    """`text` without private keys and without the values of keys, tokens and passwords."""
-    text = _PRIVATE_KEY.sub('[private key removed by kinc]', text)
-    return _SECRET_VALUE.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+def create(path, mode=FILE_MODE):
+    """A new file at `path` (never an existing one, never through a link), open for binary writing."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode), 'wb')
+
+
+def _clear(path):
+    """Remove what is at `path`: a link or file itself, a directory with its content (never what a link names)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
 
 
 class Missing(Exception):
@@ -73,11 +88,12 @@ class ClusterLogs(object):
 
     # -- writing ---------------------------------------------------------------------------------
     def _write(self, relative, text):
-        path = os.path.join(self.directory, relative)
-        if not os.path.isdir(os.path.dirname(path)):
-            os.makedirs(os.path.dirname(path), 0o700)
-        with open(path, 'w') as handle:
-            handle.write(redact(text))
+        # `relative` is one of this module's own names ('journal/crio.service.log'), never a host's.
+        parent = os.path.join(self.directory, os.path.dirname(relative))
+        if not os.path.isdir(parent):
+            os.mkdir(parent, DIR_MODE)
+        with create(os.path.join(self.directory, relative)) as handle:
+            handle.write(redact(text).encode('utf-8', 'replace'))
         self.files.append(relative)
 
     def piece(self, relative, produce):
@@ -125,7 +141,8 @@ class ClusterLogs(object):
         found = []
         for volume in naming.volume_names(self.name):
             rc, out, _err = self.podman.call(['volume', 'inspect', '--format', 'json', volume], ok_rcs=_ANY_RC)
-            found.extend(json.loads(out or '[]') if rc == 0 else [])
+            # Podman resolves a unique prefix of a volume name: only the volume of that exact name is the cluster's.
+            found.extend(v for v in (json.loads(out or '[]') if rc == 0 else []) if v.get('Name') == volume)
         if not found:
             raise Missing('the cluster has no volumes')
         self.volumes = dict((v.get('Name'), v.get('Mountpoint')) for v in found)
@@ -136,8 +153,11 @@ class ClusterLogs(object):
         if not mountpoint:
             raise Missing('volume %s does not exist' % volume)
         path = os.path.join(mountpoint, relative)
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             raise Missing('%s was never written' % path)
+        # The node's root is the user on the host: a link it planted in a volume must not export a host file.
+        if os.path.islink(path) or not os.path.isfile(path):
+            raise Missing('%s is not a regular file (a link is not followed)' % path)
         text = cluster_facts.read_text(path)
         if text is None:
             raise Missing('%s cannot be read by the user running the task' % path)
@@ -213,20 +233,40 @@ class ClusterLogs(object):
         if not mountpoint or not os.path.isdir(mountpoint):
             self.missing.append({'piece': 'config/', 'reason': 'volume %s does not exist' % volume})
             return []
-        return sorted(f for f in os.listdir(mountpoint)
-                      if os.path.isfile(os.path.join(mountpoint, f)) and not _SECRET_FILE.search(f))
+        return sorted(f for f in os.listdir(mountpoint) if not _SECRET_FILE.search(f)
+                      and os.path.isfile(os.path.join(mountpoint, f)) and not os.path.islink(os.path.join(mountpoint, f)))
+
+
+def _owned(info):
+    return info.st_uid == os.geteuid()
+
+
+def dest_error(dest):
+    """Why `dest` (existing) cannot receive logs, or None: it must be a directory of the user running the
+    task that nobody else can write (a link or another's directory could send the files elsewhere)."""
+    info = os.lstat(dest)
+    if not stat.S_ISDIR(info.st_mode):
+        return '%s is not a directory (a link is not followed)' % dest
+    if not _owned(info):
+        return '%s belongs to uid %d, not to uid %d running the task' % (dest, info.st_uid, os.geteuid())
+    if stat.S_IMODE(info.st_mode) & (stat.S_IWGRP | stat.S_IWOTH):
+        return '%s is writable by other users (mode %o)' % (dest, stat.S_IMODE(info.st_mode))
+    return None
 
 
 def export(name, podman, run, user_systemd, quadlet_dir, dest, dump_max_bytes):
     """Gather cluster `name` into <dest>/<name>/ and <dest>/<name>.tar.gz; returns its entry."""
+    if naming.name_error(name):
+        raise KincError('%r is not a cluster name, so nothing is written under %s for it' % (name, dest))
     directory = os.path.join(dest, name)
-    if os.path.isdir(directory):
-        shutil.rmtree(directory)
-    os.makedirs(directory, 0o700)
+    _clear(directory)
+    os.mkdir(directory, DIR_MODE)
     logs = ClusterLogs(name, podman, run, user_systemd, quadlet_dir, directory, dump_max_bytes)
     logs.gather()
     archive = os.path.join(dest, '%s.tar.gz' % name)
-    with tarfile.open(archive, 'w:gz') as handle:
-        handle.add(directory, arcname=name)
+    _clear(archive)
+    with create(archive) as raw:
+        with tarfile.open(fileobj=raw, mode='w:gz') as handle:
+            handle.add(directory, arcname=name)
     return {'name': name, 'directory': directory, 'archive': archive, 'archive_bytes': os.path.getsize(archive),
             'files': sorted(logs.files), 'missing': logs.missing}

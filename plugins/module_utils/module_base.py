@@ -14,7 +14,13 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import AllocationError
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import LockTimeout
+from ansible_collections.kinc.kinc.plugins.module_utils.image_ref import ArchiveError
+from ansible_collections.kinc.kinc.plugins.module_utils.kubeadm_config import KubeadmConfigError
+from ansible_collections.kinc.kinc.plugins.module_utils.kubeconfig import KubeconfigError
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient, PodmanError, PodmanNotFound
+from ansible_collections.kinc.kinc.plugins.module_utils.redaction import redact
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import SystemdError, user_environment
 
 # The option of every module that runs podman (doc fragment kinc.kinc.podman).
@@ -70,14 +76,17 @@ def _describe(exc):
 def run(module, body, result=None):
     """`body()` returns the result dict for exit_json; kinc errors become fail_json with `result` merged.
 
-    `result` (a dict the body fills as it goes, for example changed/actions) is reported on failure too."""
+    `result` (a dict the body fills as it goes, for example changed/actions) is reported on failure too.
+    Every message may carry journal or command output, so it is redacted."""
     result = result if result is not None else {}
     try:
         outcome = body()
     except KincError as exc:
         failure = dict(result)
         failure.update(exc.details)
-        module.fail_json(msg=str(exc), **failure)
-    except (PodmanNotFound, PodmanError, SystemdError, IOError, OSError) as exc:
-        module.fail_json(msg=_describe(exc), **result)
+        module.fail_json(msg=redact(str(exc)), **failure)
+    # Errors of kinc's own utilities already read '<what>; fix: <how>'.
+    except (AllocationError, ArchiveError, KubeadmConfigError, KubeconfigError, LockTimeout, PodmanNotFound,
+            PodmanError, SystemdError, IOError, OSError) as exc:
+        module.fail_json(msg=redact(_describe(exc)), **result)
     module.exit_json(**outcome)

@@ -19,7 +19,9 @@ COLLECTION_VERSION = '0.1.0'
 # Longest cluster name: 'kinc-' + name + '-control-plane' must stay within 63 characters
 # (a DNS label, the container's hostname).
 MAX_NAME_LENGTH = 40
-_DNS1123_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
+_DNS1123_LABEL = re.compile(r'[a-z0-9]([-a-z0-9]*[a-z0-9])?')
+# Characters no value kinc writes may hold: C0/C1 controls and the line breaks str.splitlines() honours.
+_CONTROL = re.compile(u'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 
 LABEL_CLUSTER = 'io.kinc.cluster'
 LABEL_API_PORT = 'io.kinc.api-port'
@@ -41,6 +43,17 @@ NODE_API_PORT = 6443
 DEFAULT_API_ADDRESS = '127.0.0.1'
 
 
+def full_match(pattern, value):
+    """The one rule for every string that reaches a file, a unit line, a label, a path or a shell: a string
+    that `pattern` (compiled) matches whole, without any control character. fullmatch, because '$' also
+    matches before a trailing newline."""
+    return isinstance(value, str) and not _CONTROL.search(value) and pattern.fullmatch(value) is not None
+
+
+def has_control(value):
+    return bool(_CONTROL.search(value))
+
+
 def name_error(name, field='name'):
     """Return why `name` is not a valid cluster name, or None when it is."""
     if not isinstance(name, str) or not name:
@@ -48,7 +61,7 @@ def name_error(name, field='name'):
     if len(name) > MAX_NAME_LENGTH:
         return ("%s %r is %d characters long; use at most %d so that 'kinc-<name>-control-plane' "
                 "stays a valid 63-character DNS label" % (field, name, len(name), MAX_NAME_LENGTH))
-    if not _DNS1123_LABEL.match(name):
+    if not full_match(_DNS1123_LABEL, name):
         return ("%s %r is not a DNS-1123 label; use lower-case letters, digits and '-', "
                 "starting and ending with a letter or digit (for example 'dev-1')" % (field, name))
     return None

@@ -21,17 +21,17 @@ REPOSITORY = 'localhost/kinc-node'
 # packages and base image stop installing (files/image/README.md).
 VERSIONS = {
     '1.37': dict(kubernetes='1.37.1', crio='1.37.0', fedora='44', eol='2027-10-28'),
-    '1.36': dict(kubernetes='1.36.4', crio='1.36.3', fedora='44', eol='2027-06-28'),
+    '1.36': dict(kubernetes='1.36.5', crio='1.36.3', fedora='44', eol='2027-06-28'),
     '1.35': dict(kubernetes='1.35.9', crio='1.35.6', fedora='44', eol='2027-02-28'),
 }
 DEFAULT_MINOR = '1.37'
 FEDORA_IMAGE = 'registry.fedoraproject.org/fedora:%s'
-_VERSION = re.compile(r'^v?(\d+)\.(\d+)\.(\d+)$')
+_VERSION = re.compile(r'v?(\d+)\.(\d+)\.(\d+)')
 
 
 def minor_of(version):
     """'v1.36.4' -> '1.36'; None when `version` is not MAJOR.MINOR.PATCH."""
-    match = _VERSION.match(str(version or '').strip())
+    match = _VERSION.fullmatch(str(version or '').strip())
     return '%s.%s' % match.group(1, 2) if match else None
 
 

@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 
 from ansible_collections.kinc.kinc.plugins.module_utils.naming import NODE_STATUS_FILE as STATUS_FILE
+from ansible_collections.kinc.kinc.plugins.module_utils.redaction import redact
 
 SCHEMA = 1
 PHASES = ('initializing', 'ready', 'failed')
@@ -56,7 +57,8 @@ def _step(raw, index):
         'started': raw.get('started') or '',
         'finished': raw.get('finished') or '',
         'duration': duration,
-        'message': raw.get('message') or '',
+        # The node writes it from command output; it reaches results and messages.
+        'message': redact(raw.get('message') or ''),
     }
 
 

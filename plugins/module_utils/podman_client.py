@@ -183,6 +183,9 @@ class PodmanClient:
                   what='creating volume%s %s' % ('s' if len(volumes) > 1 else '', ', '.join(v[0] for v in volumes)))
 
     def remove_volume(self, name):
+        # Podman resolves a unique prefix of a volume name: with `name` gone, rm would remove another volume.
+        if self.volume(name) is None:
+            return
         rc, out, err = self.call(['volume', 'rm', '--force', name], ok_rcs=(0, 1),
                                  what='removing volume %s' % name)
         if rc != 0 and 'no such volume' not in (err or '').lower():

@@ -24,11 +24,28 @@ description:
     C(io.kinc.api-port), C(io.kinc.pod-subnet) and C(io.kinc.service-subnet) on kinc's volumes and containers are
     read back, so a cluster that already exists always gets its own allocation back, unchanged.
   - Ports and networks are host-wide. Every user's allocations are also kept in the host-wide record
-    O(host_record_dir) (one file per user, C(<uid>.json), written only by that user), so two users never get
-    the same port or overlapping networks, stopped clusters included. Reading the host, deciding, creating the
-    volumes and writing the record happen under an exclusive lock on that directory. Role C(kinc.kinc.kinc_host)
-    creates it; without it the module warns and falls back to a per-user lock (O(lock_path)), seeing other
-    users' clusters only while they listen.
+    O(host_record_dir) (C(<uid>/record.json) per user), so two users never get the same port or overlapping
+    networks, stopped clusters included. Reading the host, deciding, creating the volumes and writing the record
+    happen under an exclusive lock on that directory. Role C(kinc.kinc.kinc_host) creates it; without it the
+    module warns and falls back to a per-user lock (O(lock_path)), seeing other users' clusters only while they
+    listen.
+  - "Trust model of the host-wide record. Who writes what: O(host_record_dir) is root's, mode 0755; root (role
+    C(kinc.kinc.kinc_host)) makes C(<uid>/) for each user it prepares, owned by that user, and only that user
+    writes C(<uid>/record.json). No user can create, rename or replace anything in another user's place, so no
+    one can take it or make it fail. A user without such a directory still sees the others (with a warning that
+    its own clusters are not recorded)."
+  - "Every other user's record is untrusted input: it is opened without following links and without blocking
+    (a FIFO cannot hang the run), used only when it is a regular file of that uid of at most 64 KiB, and only
+    when every entry is a cluster name with a port and one of kinc's own network pairs (10.244.k.0/24 with
+    10.k.0.0/16), so no record can claim 0.0.0.0/0 or 10.0.0.0/8. At most the admin's per-user limit of
+    entries count (root writes the number into C(<host_record_dir>/max-clusters-per-user); default 16). A
+    record that fails any of this is skipped with a warning naming the file: never a hang, a traceback or a
+    failure of another user's run."
+  - "What a hostile local user can still do to another user's clusters: hold up to the per-user limit of
+    ports and network indexes (as their own clusters would); hold the lock (any user can open the directory and
+    flock it), which makes other runs wait O(lock_timeout) and then fail with a message naming that process
+    and its user; hide their own clusters from others (which only endangers their own). They cannot make
+    another user's run hang, crash, take the wrong port or lose its record."
   - A port is taken when a cluster of any user holds it, when a container publishes it, or when a TCP socket
     listens on it on the cluster's O(clusters[].api_address) or on a wildcard address (V(0.0.0.0), V(::)).
     A rootless user can only publish from the kernel's C(net.ipv4.ip_unprivileged_port_start) (1024 by
@@ -117,12 +134,12 @@ options:
     type: path
   host_record_dir:
     description:
-      - The host-wide allocation record and lock, a directory of mode 1777 owned by root that role
-        C(kinc.kinc.kinc_host) creates.
+      - The host-wide allocation record and lock, a directory of mode 0755 owned by root with a directory
+        C(<uid>) of each user, theirs, that role C(kinc.kinc.kinc_host) creates.
     type: path
     default: /var/lib/kinc/allocations
   lock_timeout:
-    description: Seconds to wait for another run holding the allocation lock.
+    description: Seconds to wait for another run holding the allocation lock; the failure names the holder.
     type: int
     default: 300
 extends_documentation_fragment:
@@ -241,10 +258,12 @@ created_volumes:
   elements: str
   sample: [kinc-dev-var-data, kinc-dev-config]
 host_record:
-  description: The host-wide record file of this user; null when O(host_record_dir) is missing (per-user lock).
+  description:
+    - The host-wide record file of this user; null when O(host_record_dir) is missing (per-user lock) or has no
+      directory of this user.
   returned: success
   type: str
-  sample: /var/lib/kinc/allocations/1000.json
+  sample: /var/lib/kinc/allocations/1000/record.json
 '''
 
 import os
@@ -257,7 +276,6 @@ from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
     AllocationError, Request, allocation_labels, existing_allocations, plan, validate_requests)
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import gather_facts
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import LockTimeout
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanNotFound
 
 OPTIONS = dict(
@@ -346,10 +364,7 @@ def allocate(module):
     requests = _requests(params)
     uid = os.geteuid()
     lowest = cluster_spec.lowest_port(uid != 0, cluster_spec.read_unprivileged_port_start())
-    try:
-        validate_requests(requests, params['base_port'], params['max_port'], lowest)
-    except AllocationError as exc:
-        raise module_base.KincError(str(exc))
+    validate_requests(requests, params['base_port'], params['max_port'], lowest)
     # Before lingering (check mode on a fresh host) Podman is reached without the user's manager.
     module_base.rootless_environment(module, required=False, warn=not module.check_mode)
     client = _client(module)
@@ -359,25 +374,29 @@ def allocate(module):
     if unusable and not (module.check_mode and not os.path.exists(record_dir)):
         module.warn('the host-wide allocation record is unusable (%s), so clusters of other users that are stopped '
                     'are not seen; fix: run role kinc.kinc.kinc_host, which creates it' % unusable)
+    own_place = unusable or allocation_record.own_place_reason(record_dir, uid)
+    if own_place and not unusable and not module.check_mode:
+        module.warn('the clusters of uid %d are not in the host-wide allocation record (%s), so other users do not '
+                    'see them while they are stopped; fix: run role kinc.kinc.kinc_host with kinc_user set to this '
+                    'user, which creates that directory as root' % (uid, own_place))
     lock = nullcontext() if module.check_mode else allocation_record.allocation_lock(
         params['lock_timeout'], record_dir, params['lock_path'])
-    try:
-        with lock:
-            facts = gather_facts(client, names=[r.name for r in requests])
-            existing = existing_allocations(facts.labelled_objects)
-            others = [] if unusable else allocation_record.others(record_dir, uid)
-            decided = plan(requests, existing, facts.taken_ports, facts.taken_networks, params['base_port'],
-                           params['max_port'], listeners=facts.listeners, lowest_port=lowest, others=others)
-            missing = _missing_volumes(decided, facts)
-            recorded = False
-            if not module.check_mode:
-                client.create_volumes(missing)
-                if not unusable:
-                    mine = dict(existing)
-                    mine.update((a.name, a) for a, _existed in decided)
-                    recorded = allocation_record.write(record_dir, uid, mine)
-    except (AllocationError, LockTimeout) as exc:
-        raise module_base.KincError(str(exc))
+    with lock:
+        facts = gather_facts(client, names=[r.name for r in requests])
+        existing = existing_allocations(facts.labelled_objects)
+        others, warnings = ([], []) if unusable else allocation_record.others(record_dir, uid)
+        for warning in warnings:
+            module.warn(warning)
+        decided = plan(requests, existing, facts.taken_ports, facts.taken_networks, params['base_port'],
+                       params['max_port'], listeners=facts.listeners, lowest_port=lowest, others=others)
+        missing = _missing_volumes(decided, facts)
+        recorded = False
+        if not module.check_mode:
+            client.create_volumes(missing)
+            if not own_place:
+                mine = dict(existing)
+                mine.update((a.name, a) for a, _existed in decided)
+                recorded = allocation_record.write(record_dir, uid, mine)
 
     entries = [_result_entry(allocation, existed) for allocation, existed in decided]
     result = dict(
@@ -385,7 +404,7 @@ def allocate(module):
         clusters=entries,
         allocations=dict((e['name'], e) for e in entries),
         created_volumes=[volume for volume, _labels in missing],
-        host_record=None if unusable else allocation_record.record_path(record_dir, uid),
+        host_record=None if own_place else allocation_record.record_path(record_dir, uid),
     )
     if module._diff:
         result['diff'] = dict(before=_summary([e for e in entries if e['existed']]), after=_summary(entries))

@@ -115,7 +115,10 @@ options:
     type: int
     default: 600
   kubeconfig_path: &kubeconfig_path
-    description: Where the admin kubeconfig is written (mode 0600). Defaults to C(~/.kube/kinc-<name>.conf).
+    description:
+      - Where the admin kubeconfig is written (mode 0600). Defaults to C(~/.kube/kinc-<name>.conf).
+      - Refused when it is C(~/.kube/config), another cluster's default file or the path of another cluster of
+        the call (a purge removes this file).
     type: path
   merge_kubeconfig: &merge_kubeconfig
     description: Also merge the context C(kinc-<name>) into C(~/.kube/config) (needs PyYAML on the managed host).
@@ -136,6 +139,13 @@ options:
     type: str
     choices: [fail, report]
     default: fail
+  lock_timeout:
+    description:
+      - Seconds to wait for the host-wide allocation lock (held by a C(kinc.kinc.kinc_allocate) or
+        C(kinc.kinc.kinc_cluster) run of any user) when volumes of a cluster are created or its record refreshed.
+      - On a timeout the message names the process that holds the lock.
+    type: int
+    default: 300
   quadlet_units: &quadlet_units
     description:
       - Set by the action plugin; do not set it in a task.
@@ -340,6 +350,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_guard
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
@@ -356,7 +367,8 @@ RENDERED = dict(quadlet_units=dict(type='dict'), node_config=dict(type='dict'), 
 def argument_spec():
     cluster = dict(cluster_spec.CLUSTER_OPTIONS, **RENDERED)
     spec = dict(cluster, name=dict(type='str'), quadlet_dir=dict(type='path'),
-                on_missing_image=dict(type='str', choices=['fail', 'report'], default='fail'))
+                on_missing_image=dict(type='str', choices=['fail', 'report'], default='fail'),
+                lock_timeout=dict(type='int', default=allocation_guard.LOCK_TIMEOUT))
     spec['clusters'] = dict(type='list', elements='dict', options=cluster)
     return module_base.argument_spec(spec)
 
@@ -424,8 +436,12 @@ def main():
             entry['quadlet_dir'] = quadlet_dir
             entry['kubeconfig_path'] = entry['kubeconfig_path'] or cluster_params.default_kubeconfig_path(entry['name'])
             entry['user_kubeconfig'] = cluster_params.user_kubeconfig_path()
+        clashes = cluster_params.kubeconfig_path_problems(entries)
+        if clashes:
+            raise KincError('; '.join(clashes))
         manager = ClusterManager(module_base.podman(module), Systemctl(module.run_command, user=rootless),
-                                 check_mode=module.check_mode, on_missing_image=module.params['on_missing_image'])
+                                 check_mode=module.check_mode, on_missing_image=module.params['on_missing_image'],
+                                 lock_timeout=module.params['lock_timeout'], warn=module.warn)
         try:
             runs = manager.converge(entries)
         finally:

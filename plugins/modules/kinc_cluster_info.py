@@ -139,6 +139,7 @@ clusters:
       elements: str
 '''
 
+import json
 import os
 import time
 
@@ -171,9 +172,14 @@ def _api_url(container, port):
 
 
 def _volume_created(podman, name):
-    """CreatedAt of volume `name` as podman reports it, or None."""
-    rc, out, _err = podman.call(['volume', 'inspect', '--format', '{{.CreatedAt}}', name], ok_rcs=(0, 125))
-    return (out.strip() or None) if rc == 0 else None
+    """CreatedAt of volume `name` as podman reports it, or None (podman resolves a unique prefix of a name:
+    only the volume of exactly that name counts)."""
+    rc, out, _err = podman.call(['volume', 'inspect', '--format', 'json', name], ok_rcs=(0, 125))
+    try:
+        found = [v for v in json.loads(out or '[]') if v.get('Name') == name] if rc == 0 else []
+    except (ValueError, AttributeError):
+        found = []
+    return (found[0].get('CreatedAt') or None) if found else None
 
 
 def describe(name, podman, systemctl, quadlet_dir, kube_dir, containers, volumes, now=None):

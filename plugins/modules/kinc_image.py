@@ -144,7 +144,7 @@ def main():
         error = naming.name_error(params['cluster'], 'cluster')
         if error:
             raise module_base.KincError(error)
-        module_base.rootless_environment(module)
+        rootless = module_base.rootless_environment(module)
         podman = module_base.podman(module)
         try:
             if params['image']:
@@ -154,7 +154,8 @@ def main():
             name = target_name(params, source)
         except ValueError as exc:
             raise module_base.KincError(str(exc))
-        return image_load.ensure(podman, params['cluster'], source, name, params['tmp_dir'], module.check_mode)
+        return image_load.ensure(podman, params['cluster'], source, name, params['tmp_dir'], module.check_mode,
+                                 rootless)
 
     module_base.run(module, body)
 

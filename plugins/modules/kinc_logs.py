@@ -20,8 +20,11 @@ description:
     O(dump_max_bytes).
   - Never fails because a piece is missing (the node is stopped, failed at some step, the API is down); each
     cluster's C(missing) list and its C(summary.json) say which pieces are missing and why.
-  - Certificates and keys are not copied; private keys, client keys, tokens and passwords are removed from every
-    file.
+  - Certificates and keys are not copied; private keys, client keys, tokens, passwords, bootstrap and bearer tokens,
+    certificate keys, encryption secrets and the data of Secrets are removed from every file.
+  - Everything is written under O(dest) only, as new files of mode 0600 (a link in the place of a cluster's
+    directory or archive is removed, never followed); a cluster is gathered only when its name, read from Podman
+    labels, is a cluster name (others are skipped with a warning).
   - Playbook C(playbooks/export-logs.yml) runs it and fetches the archives to the controller.
 author:
   - kinc developers (@kinc)
@@ -39,8 +42,11 @@ options:
     description: The cluster. Every kinc cluster of the user when omitted.
     type: str
   dest:
-    description: Directory on the managed host to write into; created (mode 0700) when missing. A cluster's
-      earlier directory there is replaced.
+    description:
+      - Directory on the managed host to write into; created (mode 0700) when missing. A cluster's earlier
+        directory and archive there are replaced.
+      - An existing O(dest) must be a directory (not a link) of the user running the task that no other user can
+        write; anything else fails before a file is written.
     type: path
     required: true
   dump_max_bytes:
@@ -124,15 +130,27 @@ def main():
         rootless = module_base.rootless_environment(module, required=False)
         podman = module_base.podman(module)
         label = naming.LABEL_CLUSTER if params['name'] is None else '%s=%s' % (naming.LABEL_CLUSTER, params['name'])
-        names = set(c.labels.get(naming.LABEL_CLUSTER) for c in podman.containers(label=label))
-        names.update(v.labels.get(naming.LABEL_CLUSTER) for v in podman.volumes(label=label))
-        names = sorted(n for n in names if n)
+        labelled = set(c.labels.get(naming.LABEL_CLUSTER) for c in podman.containers(label=label))
+        labelled.update(v.labels.get(naming.LABEL_CLUSTER) for v in podman.volumes(label=label))
+        names = []
+        for name in sorted(n for n in labelled if n):
+            # A label is anyone's text: only a cluster name may become a path under dest.
+            if naming.name_error(name):
+                module.warn('skipped %r: a %s label that is not a cluster name; fix: remove the object carrying it'
+                            % (name[:80], naming.LABEL_CLUSTER))
+            else:
+                names.append(name)
         if params['name'] is not None and not names:
             module.warn('cluster %s has neither a node nor volumes on this host; nothing to gather' % params['name'])
         if module.check_mode:
             return dict(changed=False, dest=params['dest'], clusters=[{'name': n} for n in names])
-        if not os.path.isdir(params['dest']):
-            os.makedirs(params['dest'], 0o700)
+        if os.path.lexists(params['dest']):
+            why = log_export.dest_error(params['dest'])
+            if why:
+                raise module_base.KincError('dest: %s; fix: give a directory of your own that others cannot write, '
+                                            'or a path that does not exist yet' % why)
+        else:
+            os.makedirs(params['dest'], log_export.DIR_MODE)
         user_systemd = os.geteuid() != 0
         clusters = [log_export.export(n, podman, module.run_command, user_systemd and rootless is not None,
                                       quadlet.default_dir(user_systemd), params['dest'], params['dump_max_bytes'])

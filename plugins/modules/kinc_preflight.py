@@ -57,6 +57,13 @@ options:
     type: list
     elements: str
     default: []
+  host_record_dir:
+    description:
+      - The host-wide allocation record (see M(kinc.kinc.kinc_allocate)). The clusters of the other users are
+        counted from it, validated, each user for at most the admin's per-user limit. Other users' homes are
+        never read.
+    type: path
+    default: /var/lib/kinc/allocations
   sysctls:
     description:
       - Minimum values of sysctls for one cluster, keyed by their dotted name (for example
@@ -87,6 +94,14 @@ options:
     description: Packages that must be installed, keyed by OS family (C(Debian), C(RedHat)); empty skips the check.
     type: dict
     default: {}
+  user_directories:
+    description:
+      - Directories in which O(user) gets a directory of its own, C(<path>/<uid>), owned by the user, mode 0755
+        (the host-wide allocation record, where nobody else can take a user's place). Each one that is missing
+        or has another mode or owner is listed in RV(plan.directories), with its C(owner).
+    type: list
+    elements: path
+    default: []
   directories:
     description:
       - Directories kinc needs host-wide (for example the shared allocation record), owned by root; each one that
@@ -162,6 +177,7 @@ preflight_facts:
   sample:
     user: alice
     uid: 1000
+    gid: 1000
     kernel: 6.12.48-amd64
     os_family: Debian
     missing_packages: []
@@ -225,7 +241,9 @@ plan:
       description: Whether the installed Podman package is older than O(min_podman_version).
       type: bool
     directories:
-      description: The entries of O(directories) to create or to give their mode and owner root.
+      description:
+        - The entries of O(directories) to create or to give their mode and owner root, then those of
+          O(user_directories) (key C(owner) the user).
       type: list
       elements: dict
     subuid:
@@ -280,7 +298,7 @@ import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.kinc.kinc.plugins.module_utils import host_plan
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, host_cgroups, host_plan
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError, argument_spec, podman, run
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION, PodmanError, PodmanNotFound
 from ansible_collections.kinc.kinc.plugins.module_utils.preflight import (
@@ -297,7 +315,7 @@ ETC = '/etc'
 LINGER_DIR = '/var/lib/systemd/linger'
 ROOTFUL_DIRS = (host_plan.ROOTFUL_UNIT_DIR, host_plan.ROOTFUL_VOLUME_DIR)
 
-_SYSCTL_NAME = re.compile(r'^[a-z0-9_]+(\.[a-z0-9_-]+)+$')
+_SYSCTL_NAME = re.compile(r'[a-z0-9_]+(\.[a-z0-9_-]+)+')
 # ID / ID_LIKE words of /etc/os-release → Ansible's os_family, for the families kinc has package lists for.
 _OS_FAMILIES = {'debian': 'Debian', 'ubuntu': 'Debian', 'fedora': 'RedHat', 'rhel': 'RedHat', 'centos': 'RedHat'}
 
@@ -308,12 +326,14 @@ OPTIONS = dict(
     min_subids=dict(type='int', default=65536),
     cgroup_controllers=dict(type='list', elements='str', default=['cpu', 'cpuset', 'io', 'memory', 'pids']),
     clusters=dict(type='list', elements='str', default=[]),
+    host_record_dir=dict(type='path', default=allocation_record.HOST_RECORD_DIR),
     sysctls=dict(type='dict', default={}),
     sysctls_per_cluster=dict(type='dict', default={}),
     kernel_modules=dict(type='list', elements='str', default=[]),
     tasks_base=dict(type='int', default=0),
     tasks_per_cluster=dict(type='int', default=0),
     packages=dict(type='dict', default={}),
+    user_directories=dict(type='list', elements='path', default=[]),
     directories=dict(type='list', elements='dict', default=[],
                      options=dict(path=dict(type='str', required=True), mode=dict(type='str', required=True))),
     fail_on=dict(type='str', choices=['any', 'blocking', 'none'], default='any'),
@@ -413,36 +433,62 @@ def _kernel_modules(names, release):
     return {'loadable': True, 'missing': missing}
 
 
-def _listdir(path):
+def _home(user):
     try:
-        return os.listdir(path)
-    except (IOError, OSError):
+        return pwd.getpwnam(user).pw_dir
+    except KeyError:
+        return None
+
+
+def _entries(base, relative, owner):
+    """Names of the regular files and directories in base/relative when every directory on the way is a real
+    directory (never a link) of `owner` or root; [] otherwise."""
+    path = base
+    for part in [None] + [p for p in relative.split('/') if p]:
+        path = path if part is None else os.path.join(path, part)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return []
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (owner, 0):
+            return []
+    try:
+        return [entry.name for entry in os.scandir(path)
+                if entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)]
+    except OSError:
         return []
 
 
-def _host_clusters():
-    """(owner, cluster name) of every kinc cluster on the host: rootful ones and every user's rootless ones."""
+def _owner_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return 'uid %d' % uid
+
+
+def _host_clusters(user, uid, home, record_dir):
+    """(owner, cluster name) of the kinc clusters on the host, from trusted places only: root's directories,
+    the user's own home (no link followed), and every other user's clusters from the validated host-wide
+    record (each user counting for at most the admin's per-user limit). Other homes are never walked: an
+    NFS/LDAP site would mount them all, and any name in them is anyone's text."""
     found = set()
-    homes = set()
-    for entry in pwd.getpwall():
-        if entry.pw_uid == 0:
-            dirs = ROOTFUL_DIRS
-        elif entry.pw_dir and entry.pw_dir != '/' and entry.pw_dir not in homes:
-            homes.add(entry.pw_dir)
-            dirs = (os.path.join(entry.pw_dir, host_plan.ROOTLESS_UNIT_DIR),
-                    os.path.join(entry.pw_dir, host_plan.ROOTLESS_VOLUME_DIR))
-        else:
-            continue
-        for directory in dirs:
-            found.update((entry.pw_name, name) for name in host_plan.cluster_names(_listdir(directory)))
+    for directory in ROOTFUL_DIRS:
+        found.update(('root', name) for name in host_plan.cluster_names(_entries(directory, '', 0)))
+    if home and home != '/':
+        for relative in (host_plan.ROOTLESS_UNIT_DIR, host_plan.ROOTLESS_VOLUME_DIR):
+            found.update((user, name) for name in host_plan.cluster_names(_entries(home, relative, uid)))
+    if allocation_record.unusable_reason(record_dir) is None:
+        for owner, names in sorted(allocation_record.recorded_names(record_dir).items()):
+            if owner != uid:
+                found.update((_owner_name(owner), name) for name in names)
     return sorted(found)
 
 
-def gather(module, user, uid):
+def gather(module, user, uid, gid):
     params = module.params
     subuid_text = _read(os.path.join(ETC, 'subuid'))
     subgid_text = _read(os.path.join(ETC, 'subgid'))
-    user_cgroup = os.path.join(SYS_FS_CGROUP, 'user.slice', 'user-%d.slice' % uid, 'user@%d.service' % uid)
+    user_cgroup = host_cgroups.user_manager_cgroup(uid, SYS_FS_CGROUP)
     podman_version, podman_error = _podman_version(module)
     kernel = (_read(os.path.join(PROC, 'sys/kernel/osrelease')) or '').strip()
     family = _os_family()
@@ -451,6 +497,7 @@ def gather(module, user, uid):
     facts = {
         'user': user,
         'uid': uid,
+        'gid': gid,
         'kernel': kernel,
         'os_family': family,
         'missing_packages': [name for name in wanted if name not in installed],
@@ -470,7 +517,7 @@ def gather(module, user, uid):
         'podman_error': podman_error,
         'linger': os.path.exists(os.path.join(LINGER_DIR, user)),
         'kernel_modules': _kernel_modules(params['kernel_modules'], kernel),
-        'host_clusters': _host_clusters(),
+        'host_clusters': _host_clusters(user, uid, _home(user), params['host_record_dir']),
         'sysctls': dict((name, _read_int(os.path.join(PROC, 'sys', name.replace('.', '/'))))
                         for name in params['sysctls']),
     }
@@ -480,17 +527,20 @@ def gather(module, user, uid):
     return facts
 
 
-def _directories_to_fix(directories):
-    """The entries whose directory is missing, or not root's with exactly its mode."""
+def _directories_to_fix(directories, user_directories=(), user=None, uid=0, gid=0):
+    """The entries whose directory is missing, or not its owner's with exactly its mode (lstat: a link is wrong)."""
+    wanted = [(dict(entry), 0, 0) for entry in directories]
+    wanted += [({'path': os.path.join(parent, str(uid)), 'mode': '0755', 'owner': user}, uid, gid)
+               for parent in user_directories]
     wrong = []
-    for entry in directories:
+    for entry, owner, group in wanted:
         try:
-            found = os.stat(entry['path'])
+            found = os.lstat(entry['path'])
         except OSError:
             wrong.append(entry)
             continue
         if not stat.S_ISDIR(found.st_mode) or stat.S_IMODE(found.st_mode) != int(entry['mode'], 8) \
-                or found.st_uid != 0 or found.st_gid != 0:
+                or found.st_uid != owner or found.st_gid != group:
             wrong.append(entry)
     return wrong
 
@@ -523,7 +573,8 @@ def plan(facts, req, params):
     result = {
         'packages': facts['missing_packages'],
         'podman_upgrade': bool(package_version) and parse_version(package_version.split(':')[-1]) < req['min_podman'],
-        'directories': _directories_to_fix(params['directories']),
+        'directories': _directories_to_fix(params['directories'], params['user_directories'], facts['user'],
+                                           uid, facts['gid']),
         'subuid': _subid_range(facts, 'subuid', req['min_subids']),
         'subgid': _subid_range(facts, 'subgid', req['min_subids']),
         'linger': not facts['linger'],
@@ -531,8 +582,9 @@ def plan(facts, req, params):
         'delegate_dropin': delegate,
         'delegate_legacy_remove': legacy,
         'daemon_reload': facts['need_daemon_reload'],
-        'tasks_dropin': host_plan.tasks_plan(uid, req['min_tasks'], facts['tasks_max'],
-                                             _read(_etc(paths['tasks_dropin']))),
+        'tasks_dropin': host_plan.tasks_plan(
+            uid, req['min_tasks'], facts['tasks_max'], _read(_etc(paths['tasks_dropin'])),
+            params['tasks_base'] + params['tasks_per_cluster'] * host_plan.MAX_SIZED_CLUSTERS),
         'modules_load': modules,
         'modules_file': modules_file,
         'sysctl_file': None if sysctl_file == sysctl_text else sysctl_file,
@@ -547,15 +599,19 @@ def plan(facts, req, params):
 def _validate(params):
     """Reject bad input before reading anything, naming the field, the value and the fix."""
     for field in ('min_podman_version', 'min_kernel_version'):
-        if not re.match(r'^\d+(\.\d+){0,2}$', params[field]):
+        if not re.fullmatch(r'\d+(\.\d+){0,2}', params[field]):
             raise KincError("%s must be a version such as '4.7'; got: %r" % (field, params[field]))
     for index, entry in enumerate(params['directories']):
-        if not os.path.isabs(entry['path']) or not re.match(r'^0?[0-7]{3,4}$', entry['mode']):
+        if not os.path.isabs(entry['path']) or not re.fullmatch(r'0?[0-7]{3,4}', entry['mode']) or '\n' in entry['path']:
             raise KincError("directories[%d] needs an absolute path and an octal mode such as '0755'; got: %r"
                             % (index, entry))
+    for index, path in enumerate(params['user_directories']):
+        if not os.path.isabs(path) or '\n' in path:
+            raise KincError("user_directories[%d] must be an absolute path such as '/var/lib/kinc/allocations'; "
+                            "got: %r" % (index, path))
     for field in ('sysctls', 'sysctls_per_cluster'):
         for name, value in params[field].items():
-            if not _SYSCTL_NAME.match(name):
+            if not _SYSCTL_NAME.fullmatch(name):
                 raise KincError("%s key %r is not a sysctl name; use the dotted form such as "
                                 "'fs.inotify.max_user_watches'" % (field, name))
             try:
@@ -572,12 +628,12 @@ def _validate(params):
         raise KincError("user %r is root; kinc runs rootless clusters: set kinc_user (or kinc_host_user) to the "
                         "existing, unprivileged user who will run them, for example -e kinc_user=alice"
                         % params['user'])
-    return entry.pw_uid
+    return entry.pw_uid, entry.pw_gid
 
 
 def preflight(module):
     params = module.params
-    uid = _validate(params)
+    uid, gid = _validate(params)
     req = requirements(min_kernel=parse_version(params['min_kernel_version']),
                        min_podman=parse_version(params['min_podman_version']),
                        min_subids=params['min_subids'], controllers=params['cgroup_controllers'],
@@ -587,7 +643,7 @@ def preflight(module):
         if name not in known and not name.startswith('sysctl:'):
             raise KincError("ignore[%d] %r is not a check name; use one of: %s" % (index, name, ', '.join(known)))
 
-    facts = gather(module, params['user'], uid)
+    facts = gather(module, params['user'], uid, gid)
     count = facts['cluster_count']
     req['sysctls'] = host_plan.sysctl_minimums(params['sysctls'], params['sysctls_per_cluster'], count)
     req['min_tasks'] = params['tasks_base'] + params['tasks_per_cluster'] * count

@@ -127,10 +127,14 @@ class TestHost:
         return ['XDG_RUNTIME_DIR=/run/user/%d' % self.UID,
                 'DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/%d/bus' % self.UID]
 
+    def run_args(self):
+        """More `podman run` arguments of the host container (a subclass's volumes)."""
+        return []
+
     def start(self):
         run(['podman', 'rm', '--force', '--time', '0', self.name], check=False)
         run(['podman', 'run', '-d', '--name', self.name, '--hostname', self.name, '--privileged',
-             '--systemd=always', '--cgroupns=private', self.image])
+             '--systemd=always', '--cgroupns=private'] + self.run_args() + [self.image])
         wait_until('%s to boot' % self.name, lambda: self.exec(
             'systemctl', 'is-system-running', check=False).stdout.strip() in (b'running', b'degraded'))
         return self

@@ -51,7 +51,10 @@ class Node:
             (self.config_dir / 'kubeadm.conf').write_text(kubeadm_conf)
 
     def start(self, *extra):
-        """(Re)create the container on the same volumes, as Quadlet does at every start."""
+        """(Re)create the container on the same volumes, as Quadlet does at every start. The last boot's status
+        goes first: settle() would otherwise read it before the new boot's entrypoint resets it (kinc_cluster
+        tells the boots apart by time instead, readiness.from_this_boot)."""
+        run('podman', 'exec', self.name, 'rm', '-f', '/var/lib/kinc/status.json', check=False)
         run('podman', 'rm', '-f', '-t', '0', self.name, check=False)
         run('podman', 'run', '-d', '--name', self.name, '--hostname', self.name, '--privileged',
             '--systemd=always', '--cgroupns=private', '--tmpfs', '/tmp',

@@ -6,6 +6,8 @@
    (localhost/kinc-node:v<default version>) from files/image as a user's first deploy does (the role's build.yml,
    after kinc_cluster reported the image missing);
 3. prove both with playbooks/verify.yml (Deployment rollout, PVC binds, pod -> pod, pod -> Service, DNS);
+   then, with the host's outbound traffic rejected, deploy a third cluster: its first boot needs no registry
+   (every image is preloaded in the node image) and it verifies like the others;
 4. restart the user's systemd manager (user@<uid>.service): both clusters come back ready and verify again;
 5. remove both with playbooks/cleanup.yml and kinc_purge=true: no container, unit or volume is left.
 
@@ -33,7 +35,12 @@ pytestmark = pytest.mark.e2e
 
 IMAGE = node_image.image_for()
 CLUSTERS = [{'name': 'e2e-a', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443'))},
-            {'name': 'e2e-b', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')) + 1}]
+            {'name': 'e2e-b', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')) + 1},
+            {'name': 'e2e-offline', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')) + 2}]
+ONLINE, OFFLINE = CLUSTERS[:2], CLUSTERS[2]
+# Rejects every packet leaving the host but on loopback (rootless nodes reach out through pasta or slirp4netns,
+# processes of the user on the host), for the offline first boot.
+OFFLINE_RULE = ['OUTPUT', '!', '-o', 'lo', '-m', 'comment', '--comment', 'kinc-e2e-offline', '-j', 'REJECT']
 NEEDED_HOSTS = ['registry.fedoraproject.org', 'pkgs.k8s.io', 'download.opensuse.org', 'registry.k8s.io']
 LOG_DIR = os.environ.get('KINC_E2E_LOG_DIR', '/tmp/kinc-e2e-logs')
 # Bounds a node that never comes back after the restart; a healthy one takes a minute or two.
@@ -98,6 +105,12 @@ def wait_ready(cluster, old_id):
     return status(cluster)
 
 
+def network(action):
+    """Insert (-I) or delete (-D) OFFLINE_RULE for IPv4 and IPv6."""
+    for tool in ('iptables', 'ip6tables'):
+        run('sudo', tool, action, *OFFLINE_RULE)
+
+
 def collect_logs():
     os.makedirs(LOG_DIR, exist_ok=True)
     commands = {'podman-ps.txt': ['podman', 'ps', '-a'], 'podman-volumes.txt': ['podman', 'volume', 'ls'],
@@ -138,9 +151,18 @@ def test_two_clusters_deploy_verify_survive_a_user_manager_restart_and_purge(inv
     # The image of this checkout: the role builds it because it is missing, as on a user's first deploy.
     run('podman', 'image', 'rm', '--force', IMAGE, check=False)
     try:
-        deployed = playbook('deploy.yml', inventory).stdout
+        deployed = playbook('deploy.yml', inventory, '-e', json.dumps({'kinc_clusters': ONLINE})).stdout
         assert 'TASK [kinc.kinc.kinc_cluster : Build the node images]' in deployed
         assert run('podman', 'image', 'exists', IMAGE, check=False).returncode == 0
+        assert unreachable(['registry.k8s.io']) == []
+        network('-I')
+        try:
+            assert unreachable(['registry.k8s.io']) == ['registry.k8s.io']
+            playbook('deploy.yml', inventory)
+            crio = run('podman', 'exec', container(OFFLINE), 'journalctl', '-u', 'crio.service', '--no-pager').stdout
+            assert 'Pulling image' not in crio, crio[-3000:]
+        finally:
+            network('-D')
         for cluster in CLUSTERS:
             ready = status(cluster)
             assert ready['phase'] == 'ready', ready

@@ -10,13 +10,14 @@ import re
 import shutil
 import stat
 import subprocess
+import tomllib
 
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import HERE, REPO, ROOTFS, run
+from conftest import HERE, IMAGE_DIR, REPO, ROOTFS, run
 from kube_config_schemas import BY_KIND
 
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
@@ -252,3 +253,17 @@ def test_enabling_cgroup_controllers_checks_what_the_kernel_took(tmp_path):
     (refused / 'cgroup.subtree_control').mkdir(parents=True)
     result = enable_controllers(refused, 'cpu', 'pids')
     assert result.returncode == 1 and result.stdout == 'cpu pids\n'
+
+
+def test_the_image_preloads_every_image_a_first_boot_needs_into_the_store_storage_conf_names():
+    containerfile = open(os.path.join(IMAGE_DIR, 'Containerfile')).read()
+    preload = containerfile[containerfile.index('preload-images overlay') - 700:]
+    for source in ('pause_image', 'KINC_PROBE_IMAGE', 'kubeadm config images list --kubernetes-version',
+                   '/etc/kinc/manifests/*.yaml', 'docker://$image=$image'):
+        assert source in preload, source
+    script = open(os.path.join(ROOTFS, 'usr/local/libexec/kinc/preload-images')).read()
+    store = re.search(r'^store=(\S+)$', script, re.M).group(1)
+    storage = tomllib.loads(open(os.path.join(ROOTFS, 'etc/containers/storage.conf')).read())
+    assert storage['storage']['driver'] == 'overlay'
+    assert storage['storage']['options']['additionalimagestores'] == [store]
+    assert not storage['storage']['graphroot'].startswith(store)

@@ -40,14 +40,19 @@ CONF
 }
 
 build_busybox_image() {
-  podman image exists "$KINC_BUSYBOX_IMAGE" && return 0
+  # The key changes with the recipe: 2 gives the image's root directory mode 0755 (mktemp's 0700 kept every
+  # user but root out of a container's / wherever the image's first layer decides it, as on overlay).
+  local key=2
+  [ "$(podman image inspect --format '{{index .Labels "io.kinc.busybox-key"}}' "$KINC_BUSYBOX_IMAGE" 2>/dev/null)" = "$key" ] \
+    && return 0
   log "building $KINC_BUSYBOX_IMAGE from the busybox-static package"
   local root; root=$(mktemp -d)
+  chmod 755 "$root"
   mkdir -p "$root/bin"; cp /bin/busybox "$root/bin/"
   for a in sh id ip ls cat echo sleep hostname httpd nc wget true; do ln -sf busybox "$root/bin/$a"; done
   tar -C "$root" -cf "$KINC_CACHE/busybox.tar" .
   rm -rf "$root"
-  podman import -q "$KINC_CACHE/busybox.tar" "$KINC_BUSYBOX_IMAGE" >/dev/null
+  podman import -q --change "LABEL=io.kinc.busybox-key=$key" "$KINC_CACHE/busybox.tar" "$KINC_BUSYBOX_IMAGE" >/dev/null
 }
 
 python_toolchain() {

@@ -5,10 +5,15 @@ import os
 import sys
 
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_host import FakeHost  # noqa: E402  pylint: disable=wrong-import-position
+
+# Property tests (Hypothesis) give the same examples on every machine and keep no database in the checkout.
+settings.register_profile('kinc', derandomize=True, database=None)
+settings.load_profile('kinc')
 
 
 @pytest.fixture

@@ -73,6 +73,28 @@ def labels_of(unit_text):
     return found
 
 
+def make_record_dir(directory, *uids):
+    """The host-wide record directory (0755) with the directory of each of `uids`, theirs."""
+    os.mkdir(directory)
+    os.chmod(directory, 0o755)
+    for uid in uids:
+        os.mkdir(os.path.join(directory, str(uid)), 0o755)
+        os.chown(os.path.join(directory, str(uid)), uid, uid)
+
+
+def plant_record(directory, uid, content):
+    """Another user's record file: `content` (text, or the clusters mapping to write as JSON), owned by uid."""
+    place = os.path.join(directory, str(uid))
+    if not os.path.isdir(place):
+        os.mkdir(place, 0o755)
+        os.chown(place, uid, uid)
+    path = os.path.join(place, 'record.json')
+    with open(path, 'w') as handle:
+        handle.write(content if isinstance(content, str) else json.dumps({'uid': uid, 'clusters': content}))
+    os.chown(path, uid, uid)
+    return path
+
+
 class FakeHost:
 
     def __init__(self, root):
@@ -80,10 +102,9 @@ class FakeHost:
         self.quadlet_dir = str(root / 'systemd')
         self.generator_dir = root / 'generator'
         self.home = root / 'home'
-        # The host-wide allocation record (root-owned, 1777 on a real host).
+        # The host-wide allocation record as role kinc_host makes it: root's 0755, a directory per user.
         self.record_dir = str(root / 'allocations')
-        os.mkdir(self.record_dir)
-        os.chmod(self.record_dir, 0o1777)
+        make_record_dir(self.record_dir, os.geteuid())
         self.calls = []
         self.volumes = {}      # name -> [labels, mountpoint]
         self.created = {}      # volume name -> CreatedAt as podman prints it
@@ -97,6 +118,7 @@ class FakeHost:
         self.node_missing = set()  # executables a node's image lacks
         self.node_refuse = {}  # 'tool verb' run in a node -> stderr of a failure (e.g. a full disk)
         self.api_up = True     # a running node's API server answers kubectl
+        self.journal_extra = ''  # more lines of every journal (node and host), e.g. a secret
         self.cluster_dump = 'kubectl cluster-info dump of the node\n'
         self.active = {}       # service -> ActiveState
         self.sub = {}          # service -> SubState
@@ -243,7 +265,15 @@ class FakeHost:
     # -- commands ------------------------------------------------------------------------------
     @staticmethod
     def _args(argv):
-        return [a for a in argv[1:] if a != '--user']
+        """The podman arguments without --user and the --env pairs of `podman exec`."""
+        args, rest = [], list(argv[1:])
+        while rest:
+            arg = rest.pop(0)
+            if arg == '--env':
+                rest.pop(0)
+            elif arg != '--user':
+                args.append(arg)
+        return args
 
     def run(self, argv, data=None):
         self._check_alive()
@@ -273,10 +303,6 @@ class FakeHost:
             self.volumes.pop(args[-1], None)
             self.created.pop(args[-1], None)
             return 0, '', ''
-        if args[:2] == ['volume', 'inspect'] and args[2:4] == ['--format', '{{.CreatedAt}}']:
-            if args[-1] not in self.volumes:
-                return 125, '', 'Error: inspecting object: no such volume %s' % args[-1]
-            return 0, self.created[args[-1]] + '\n', ''
         if args[:4] == ['volume', 'inspect', '--format', 'json']:
             if args[-1] not in self.volumes:
                 return 125, '[]', 'Error: inspecting object: no such volume %s' % args[-1]
@@ -352,7 +378,7 @@ class FakeHost:
         if argv[0] == 'kubectl':
             return self._kubectl(argv[1:])
         if argv[0] == 'journalctl':
-            return 0, 'node journal of %s\n' % (argv[2] if argv[1] == '-u' else 'the node'), ''
+            return 0, 'node journal of %s\n%s' % (argv[2] if argv[1] == '-u' else 'the node', self.journal_extra), ''
         if argv[0] in self.node_missing:
             return 127, '', 'exec: "%s": executable file not found in $PATH' % argv[0]
         if ' '.join(argv[:2]) in self.node_refuse:
@@ -442,7 +468,7 @@ class FakeHost:
         return 0, '', ''
 
     def _journalctl(self, args):
-        return 0, 'host journal of %s\n' % args[1], ''
+        return 0, 'host journal of %s\n%s' % (args[1], self.journal_extra), ''
 
     # -- systemd -------------------------------------------------------------------------------
     @staticmethod

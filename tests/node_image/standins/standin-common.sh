@@ -1,4 +1,4 @@
-# STAND-IN support for kinc's node test image (tests/node_image): shared by the stand-ins of crio, crictl,
+# STAND-IN support for kinc's node test image (tests/node_image): shared by the stand-ins of
 # kubeadm, kubelet and kubectl. Sourced, never run. Not part of the real node image.
 # shellcheck shell=bash
 STANDIN_LOG_DIR=/var/log/kinc-standin

@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.kinc.kinc.plugins.module_utils import allocation_guard, allocation_record
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import Allocation, AllocationError
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient
+from fake_host import plant_record
 
 DEV = Allocation('dev', 6443, '10.244.43.0/24', '10.43.0.0/16')
 
@@ -28,7 +29,7 @@ def test_missing_volumes_are_created_under_the_lock_and_recorded(host, client, r
     assert allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir) == [
         'kinc-dev-var-data', 'kinc-dev-config']
     assert host.volume_labels()['kinc-dev-config']['io.kinc.api-port'] == '6443'
-    with open(os.path.join(record_dir, '%d.json' % os.geteuid())) as handle:
+    with open(allocation_record.record_path(record_dir, os.geteuid())) as handle:
         assert json.load(handle)['clusters'] == {'dev': {'api_port': 6443, 'pod_subnet': '10.244.43.0/24',
                                                          'service_subnet': '10.43.0.0/16'}}
     assert allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir) == []
@@ -37,15 +38,12 @@ def test_missing_volumes_are_created_under_the_lock_and_recorded(host, client, r
 def test_check_mode_creates_nothing(host, client, record_dir):
     assert allocation_guard.ensure_volumes(client, DEV, 0, check_mode=True, record_dir=record_dir) == [
         'kinc-dev-var-data', 'kinc-dev-config']
-    assert host.volumes == {} and os.listdir(record_dir) == []
+    assert host.volumes == {} and os.listdir(allocation_record.user_dir(record_dir, os.geteuid())) == []
 
 
 def test_a_port_taken_meanwhile_by_another_user_is_refused(host, client, record_dir):
-    path = os.path.join(record_dir, '4242.json')
-    with open(path, 'w') as handle:
-        json.dump({'clusters': {'web': {'api_port': 6443, 'pod_subnet': '10.244.50.0/24',
-                                        'service_subnet': '10.50.0.0/16'}}}, handle)
-    os.chown(path, 4242, 4242)
+    plant_record(record_dir, 4242, {'web': {'api_port': 6443, 'pod_subnet': '10.244.50.0/24',
+                                            'service_subnet': '10.50.0.0/16'}})
     with pytest.raises(AllocationError) as err:
         allocation_guard.ensure_volumes(client, DEV, 0, record_dir=record_dir)
     assert str(err.value) == ("cluster 'dev' cannot create its volumes: api_port/networks 6443 is held by cluster "
@@ -62,4 +60,4 @@ def test_refresh_rewrites_the_record_from_the_labels_only_when_they_differ(clien
         client.remove_volume(volume.name)
     assert allocation_guard.refresh(client, seen, 0, record_dir) is False  # the record still matches what it saw
     assert allocation_guard.refresh(client, [], 0, record_dir) is True
-    assert allocation_record.others(record_dir, os.geteuid() + 1) == []
+    assert allocation_record.others(record_dir, os.geteuid() + 1) == ([], [])

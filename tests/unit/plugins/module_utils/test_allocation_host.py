@@ -96,8 +96,9 @@ def test_lock_waits_for_its_holder_and_times_out(tmp_path):
         with pytest.raises(allocation_lock.LockTimeout) as err:
             with allocation_lock.AllocationLock(path, timeout=0):
                 pass
-        assert str(err.value) == ("waited 0 s for the allocation lock %s, which another kinc_allocate run holds; "
-                                  "raise lock_timeout or let that run finish" % path)
+        # The holder is named: any local user can hold the lock, and the message says who does.
+        assert str(err.value) == ("waited 0 s for the allocation lock %s, held by pid %d (python) of root, uid 0; "
+                                  "fix: let that finish or stop it, or raise lock_timeout" % (path, holder.pid))
     finally:
         holder.communicate(b'')
     # The kernel released the dead holder's lock: no stale lock.

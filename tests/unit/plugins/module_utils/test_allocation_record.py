@@ -1,41 +1,48 @@
 # Copyright: kinc developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The host-wide allocation record: one file per user, written atomically, read back for the other users."""
+"""The host-wide allocation record: one directory per user, its record written atomically, and every other
+user's record read as untrusted input (skipped with a warning, never a hang, a traceback or a failure)."""
 
+import json
 import os
+import resource
+import subprocess
+import sys
 
 import pytest
 
 from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import Allocation, AllocationError
+from fake_host import make_record_dir, plant_record
 
 DEV = Allocation('dev', 6443, '10.244.43.0/24', '10.43.0.0/16')
+WEB = {'web': {'api_port': 7443, 'pod_subnet': '10.244.100.0/24', 'service_subnet': '10.100.0.0/16'}}
+OTHER = 4242
 
 
 @pytest.fixture
 def directory(tmp_path):
-    path = tmp_path / 'allocations'
-    path.mkdir()
-    path.chmod(0o1777)
-    return str(path)
+    path = str(tmp_path / 'allocations')
+    make_record_dir(path, os.geteuid())
+    return path
 
 
 def test_a_record_is_written_once_with_its_final_mode_and_read_by_the_others(directory):
     uid = os.geteuid()
     assert allocation_record.write(directory, uid, {'dev': DEV}) is True
     assert allocation_record.write(directory, uid, {'dev': DEV}) is False
-    assert os.listdir(directory) == ['%d.json' % uid]
-    assert oct(os.stat(os.path.join(directory, '%d.json' % uid)).st_mode & 0o777) == oct(0o644)
+    assert os.listdir(allocation_record.user_dir(directory, uid)) == ['record.json']
+    assert oct(os.stat(allocation_record.record_path(directory, uid)).st_mode & 0o777) == oct(0o644)
     # The writer's own record is its labels' copy: never read back as someone else's.
-    assert allocation_record.others(directory, uid) == []
-    assert allocation_record.others(directory, uid + 1) == [("cluster 'dev' of root, uid 0", DEV)]
+    assert allocation_record.others(directory, uid) == ([], [])
+    assert allocation_record.others(directory, uid + 1) == ([("cluster 'dev' of root, uid 0", DEV)], [])
 
 
 def test_files_that_are_not_records_are_left_alone(directory):
-    for name in ('.1000.json.tmp', 'notes.txt', '12a.json'):
+    for name in ('.1000.json.tmp', 'notes.txt', '12a', '4242.json'):
         with open(os.path.join(directory, name), 'w') as handle:
             handle.write('x')
-    assert allocation_record.others(directory, 0) == []
+    assert allocation_record.others(directory, 0) == ([], [])
 
 
 @pytest.mark.parametrize('make, reason', [
@@ -48,6 +55,13 @@ def test_an_unusable_directory_is_named(tmp_path, make, reason):
     assert allocation_record.unusable_reason(path) == '%s %s' % (path, reason)
 
 
+def test_the_world_writable_directory_of_earlier_versions_is_not_trusted(tmp_path):
+    path = tmp_path / 'record'
+    path.mkdir()
+    path.chmod(0o1777)
+    assert allocation_record.unusable_reason(str(path)).startswith('%s is writable by other users (mode 1777' % path)
+
+
 def test_the_lock_is_the_directory_when_usable_else_the_users_file(directory, tmp_path):
     host_wide = allocation_record.allocation_lock(0, directory, str(tmp_path / 'user.lock'))
     assert (host_wide.path, host_wide.directory) == (directory, True)
@@ -57,11 +71,105 @@ def test_the_lock_is_the_directory_when_usable_else_the_users_file(directory, tm
     assert (per_user.path, per_user.directory) == (str(tmp_path / 'user.lock'), False)
 
 
-def test_a_record_with_a_broken_port_is_an_error(directory):
-    path = os.path.join(directory, '4242.json')
-    with open(path, 'w') as handle:
-        handle.write('{"clusters": {"dev": {"api_port": "x", "pod_subnet": "a", "service_subnet": "b"}}}')
-    os.chown(path, 4242, 4242)
+def skipped(directory, path, why):
+    held, warnings = allocation_record.others(directory, os.geteuid())
+    assert held == []
+    assert warnings == ['skipped the host-wide record %s: %s; the clusters of uid %d are not seen; fix: its owner '
+                        'runs kinc.kinc.kinc_allocate again, or root removes it' % (path, why, OTHER)]
+
+
+@pytest.mark.parametrize('content, why', [
+    ('{"clusters": {"dev": {"api_port": "x", "pod_subnet": "a", "service_subnet": "b"}}}',
+     "cluster 'dev' has no valid api_port"),
+    ('{"clusters": {"dev": {"api_port": 6443, "pod_subnet": "garbage", "service_subnet": "10.43.0.0/16"}}}',
+     "cluster 'dev' holds networks kinc never allocates"),
+    # One record claiming everything would leave no network for anyone: only kinc's own pairs count.
+    ('{"clusters": {"dev": {"api_port": 6443, "pod_subnet": "0.0.0.0/0", "service_subnet": "10.0.0.0/8"}}}',
+     "cluster 'dev' holds networks kinc never allocates"),
+    ('{"clusters": {"dev": {"api_port": 6443, "pod_subnet": "10.244.43.0/24", "service_subnet": "10.44.0.0/16"}}}',
+     "cluster 'dev' holds networks kinc never allocates"),
+    ('{"clusters": {"dev": {"api_port": true, "pod_subnet": "10.244.43.0/24", "service_subnet": "10.43.0.0/16"}}}',
+     "cluster 'dev' has no valid api_port"),
+    ('{"clusters": {"Dev\\n": {"api_port": 6443, "pod_subnet": "10.244.43.0/24", "service_subnet": "10.43.0.0/16"}}}',
+     "entry 'Dev\\n' is not a kinc cluster"),
+    ('[' * 60000, 'it is not a kinc allocation record (RecursionError)'),  # under the size cap
+    ('not json', 'it is not a kinc allocation record (JSONDecodeError)'),
+    ('{"clusters": [1]}', 'its clusters are not a mapping'),
+    (b'\xff\xfe'.decode('latin-1'), 'it is not a kinc allocation record (JSONDecodeError)'),
+])
+def test_a_broken_record_of_another_user_is_skipped_with_a_warning_naming_it(directory, content, why):
+    skipped(directory, plant_record(directory, OTHER, content), why)
+
+
+def test_a_record_owned_by_someone_else_than_its_uid_is_skipped(directory):
+    path = plant_record(directory, OTHER, WEB)
+    os.chown(path, OTHER + 1, OTHER + 1)
+    skipped(directory, path, 'it belongs to uid %d, not to uid %d whose clusters it names' % (OTHER + 1, OTHER))
+
+
+def test_a_fifo_as_a_record_never_blocks_the_reader(directory):
+    place = os.path.dirname(plant_record(directory, OTHER, WEB))
+    path = os.path.join(place, 'record.json')
+    os.unlink(path)
+    os.mkfifo(path)
+    os.chown(path, OTHER, OTHER)
+    # A blocking open() would wait for a writer forever: run the read in a child with a deadline.
+    code = ('import sys; sys.path[:0] = %r; from ansible_collections.kinc.kinc.plugins.module_utils import '
+            'allocation_record; print(allocation_record.others(%r, 0))' % (sys.path, directory))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=20, check=True).stdout
+    assert 'it is not a regular file' in out
+
+
+def test_a_symlink_as_a_record_is_not_followed(directory, tmp_path):
+    target = tmp_path / 'elsewhere.json'
+    target.write_text(json.dumps({'clusters': WEB}))
+    place = os.path.dirname(plant_record(directory, OTHER, WEB))
+    path = os.path.join(place, 'record.json')
+    os.unlink(path)
+    os.symlink(str(target), path)
+    os.lchown(path, OTHER, OTHER)
+    skipped(directory, path, 'it cannot be opened (Too many levels of symbolic links)')
+
+
+def test_an_oversized_record_is_never_read_into_memory(directory):
+    path = plant_record(directory, OTHER, '')
+    with open(path, 'wb') as handle:
+        handle.truncate(400 * 2 ** 20)  # sparse: 400 MB that take no disk
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    skipped(directory, path, 'it has %d bytes, more than %d' % (400 * 2 ** 20, allocation_record.MAX_RECORD_BYTES))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # KiB
+
+
+def test_a_directory_of_a_user_that_others_can_write_is_skipped(directory):
+    path = plant_record(directory, OTHER, WEB)
+    os.chmod(os.path.dirname(path), 0o777)
+    skipped(directory, path, 'its directory is not a directory of uid %d that only it can write' % OTHER)
+
+
+def test_only_the_admins_number_of_clusters_per_user_count(directory):
+    clusters = dict(('c%d' % k, {'api_port': 7000 + k, 'pod_subnet': '10.244.%d.0/24' % k,
+                                 'service_subnet': '10.%d.0.0/16' % k}) for k in range(100, 130))
+    path = plant_record(directory, OTHER, clusters)
+    held, warnings = allocation_record.others(directory, 0)
+    assert len(held) == allocation_record.DEFAULT_MAX_CLUSTERS == 16
+    limit = os.path.join(directory, allocation_record.LIMIT_FILE)
+    assert warnings == ['only the first 16 clusters of uid %d in %s count (14 more are over the per-user limit in '
+                        '%s)' % (OTHER, path, limit)]
+    with open(limit, 'w') as handle:
+        handle.write('2\n')
+    assert [a.name for _holder, a in allocation_record.others(directory, 0)[0]] == ['c100', 'c101']
+    # The limit is the admin's: a file of another user in its place is ignored.
+    os.chown(limit, OTHER, OTHER)
+    assert len(allocation_record.others(directory, 0)[0]) == 16
+
+
+def test_no_other_user_can_take_a_users_place(directory):
+    # The record directory is root's 0755: another user cannot create a file or a directory in it. What root
+    # made for a user is that user's; a record there owned by another uid is not used.
+    uid = os.geteuid()
+    os.chown(allocation_record.user_dir(directory, uid), OTHER, OTHER)
+    assert allocation_record.own_place_reason(directory, uid) == (
+        '%s is not a directory of uid %d that only it can write' % (allocation_record.user_dir(directory, uid), uid))
     with pytest.raises(AllocationError) as err:
-        allocation_record.others(directory, 0)
-    assert str(err.value).startswith('%s: it is not a kinc allocation record' % path)
+        allocation_record.write(directory, uid, {'dev': DEV})
+    assert 'fix: run role kinc.kinc.kinc_host with kinc_user set to this user' in str(err.value)

@@ -6,6 +6,8 @@ from the collection's real templates. Real Podman and systemd run in the Molecul
 import json
 import os
 import stat
+import threading
+import time
 
 import pytest
 import yaml
@@ -14,6 +16,7 @@ from fake_host import ADMIN, STEPS, status_text
 
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils import kubeconfig_export
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import node_digest
 from ansible_collections.kinc.kinc.plugins.module_utils.cluster_manager import ClusterManager
@@ -453,3 +456,48 @@ def test_a_status_that_breaks_the_contract_fails_the_cluster_with_a_message(host
     result = run(host)
     assert result.error.startswith('/var/lib/kinc/status.json in container %s does not follow the status contract'
                                    % CONTAINER)
+
+
+def test_a_journal_tail_in_a_message_carries_no_secret(host):
+    # kubeadm prints the bootstrap token; a failure at addons used to show it in the task's message.
+    host.journal_extra = '[bootstrap-token] Using token: abcdef.0123456789abcdef\n'
+    failed = [dict(STEPS[0]), {'name': 'addons', 'unit': 'kinc-kubeadm-init.service', 'state': 'failed',
+                               'started': '', 'finished': '', 'message': 'coredns did not start'}]
+    host.statuses = ['', status_text('initializing'), status_text('failed', failed)]
+    manager = manager_for(host)
+    manager.converge([params(host)])
+    message = manager.results()[0]['msg']
+    assert message.startswith("cluster tdev failed at step 'addons'")
+    assert 'Using token: REDACTED-BY-KINC' in message and '0123456789abcdef' not in message
+
+
+def test_merge_waits_for_kubectls_lock_and_keeps_what_kubectl_wrote_meanwhile(host):
+    user_config = host.home / '.kube' / 'config'
+    user_config.parent.mkdir(parents=True)
+    user_config.write_text(yaml.safe_dump({'current-context': 'work', 'contexts': [{'name': 'work'}]}))
+    lock = host.home / '.kube' / 'config.lock'
+    lock.write_text('')  # kubectl (client-go) holds it while it changes the file
+
+    def kubectl_finishes():
+        time.sleep(0.5)
+        user_config.write_text(yaml.safe_dump({'current-context': 'work',
+                                               'contexts': [{'name': 'work'}, {'name': 'other'}]}))
+        lock.unlink()
+    kubectl = threading.Thread(target=kubectl_finishes)
+    kubectl.start()
+    run(host, merge_kubeconfig=True)
+    kubectl.join()
+    merged = yaml.safe_load(user_config.read_text())
+    assert [c['name'] for c in merged['contexts']] == ['work', 'other', 'kinc-tdev']
+    assert not lock.exists()
+
+
+def test_a_lock_of_the_users_kubeconfig_that_stays_is_a_message(host, monkeypatch):
+    monkeypatch.setattr(kubeconfig_export, 'LOCK_WAIT', 0.3)
+    lock = host.home / '.kube' / 'config.lock'
+    lock.parent.mkdir(parents=True)
+    lock.write_text('')
+    result = run(host, merge_kubeconfig=True)
+    assert result.error == ('%s is locked: %s exists for more than 0.3 s (kubectl or another kinc run is changing the '
+                            'file); fix: let it finish, or remove %s if nothing is changing the file'
+                            % (host.home / '.kube' / 'config', lock, lock))

@@ -203,3 +203,21 @@ def test_a_version_kinc_builds_no_image_for_is_refused_unless_the_cluster_names_
                                                          "node images for Kubernetes 1.37, 1.36, 1.35"), problems
     assert cluster_spec.declared_clusters(
         [{'name': 'a', 'kubernetes_version': '1.34.2', 'image': 'quay.io/me/node:v1.34.2'}], {})[1] == []
+
+
+def test_a_kubeconfig_path_that_is_not_the_clusters_own_is_refused_before_the_host_is_touched():
+    # A purge deletes the cluster's kubeconfig_path: ~/.kube/config or another cluster's file must never be it.
+    _declared, problems = cluster_spec.declared_clusters([
+        {'name': 'a', 'kubeconfig_path': '~/.kube/config'},
+        {'name': 'b', 'kubeconfig_path': '~/.kube/kinc-c.conf'},
+        {'name': 'c', 'kubeconfig_path': '~/shared.conf'},
+        {'name': 'd', 'kubeconfig_path': '~/./shared.conf', 'state': 'absent', 'purge': True},
+    ], {})
+    assert problems == [
+        'kinc_clusters[0].kubeconfig_path: ~/.kube/config is the kubeconfig merge_kubeconfig merges contexts into; '
+        'fix: leave kubeconfig_path out (it defaults to ~/.kube/kinc-a.conf) or give a file of this cluster alone',
+        'kinc_clusters[1].kubeconfig_path: ~/.kube/kinc-c.conf is the default kubeconfig of cluster c; fix: leave '
+        'kubeconfig_path out (it defaults to ~/.kube/kinc-b.conf) or give a file of this cluster alone',
+        'kinc_clusters[3].kubeconfig_path: ~/shared.conf is also the kubeconfig of cluster c; fix: leave '
+        'kubeconfig_path out (it defaults to ~/.kube/kinc-d.conf) or give a file of this cluster alone',
+    ]

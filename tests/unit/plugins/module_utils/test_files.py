@@ -3,6 +3,7 @@
 """The files kinc owns: comparison with disk (text, mode, owner), diffs, atomic writes with their final mode."""
 
 import os
+import subprocess
 import stat
 
 from ansible_collections.kinc.kinc.plugins.module_utils import files
@@ -62,10 +63,30 @@ def test_an_update_does_not_inherit_the_wrong_mode_of_the_old_file(tmp_path):
     assert path.read_text() == 'new\n' and mode(path) == 0o600
 
 
+def dead_pid():
+    child = subprocess.Popen(['true'])
+    child.wait()
+    return child.pid
+
+
 def test_a_temporary_file_left_by_a_killed_write_is_removed_by_the_next_write(tmp_path):
-    (tmp_path / ('.u.container%s123' % files.TEMP_MARK)).write_text('half')
+    (tmp_path / ('.u.container%s%d' % (files.TEMP_MARK, dead_pid()))).write_text('half')
+    (tmp_path / ('.u.container%s%d-0a1b2c3d' % (files.TEMP_MARK, dead_pid()))).write_text('half')
     files.write_atomic(str(tmp_path / 'u.container'), 'text\n', 0o644)
     assert os.listdir(str(tmp_path)) == ['u.container']
+
+
+def test_the_temporary_file_of_a_live_writer_is_left_to_it(tmp_path):
+    # A second run of the same user writing the same file at the same time: its rename must still work.
+    writer = subprocess.Popen(['sleep', '30'])
+    try:
+        theirs = tmp_path / ('.u.container%s%d-0a1b2c3d' % (files.TEMP_MARK, writer.pid))
+        theirs.write_text('in flight')
+        files.write_atomic(str(tmp_path / 'u.container'), 'text\n', 0o644)
+        assert sorted(os.listdir(str(tmp_path))) == sorted(['u.container', theirs.name])
+    finally:
+        writer.kill()
+        writer.wait()
 
 
 def test_plan_removal_lists_only_existing_files_and_apply_deletes_them(tmp_path):

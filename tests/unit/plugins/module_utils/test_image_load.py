@@ -32,20 +32,31 @@ def node(host, state='running', store=None, volumes=True):
 
 
 def calls(host):
-    return [argv[1:] for argv in host.podman_calls()]
+    """The podman arguments of every call, as the fake host reads them (without exec's --env pairs)."""
+    return [host._args(argv) for argv in host.podman_calls()]
 
 
 def copies(host):
     return [c for c in calls(host) if c[:1] == ['exec'] and c[2:4] == ['skopeo', 'copy']]
 
 
-def ensure(host, check_mode=False, image='localhost/app:dev'):
+def ensure(host, check_mode=False, image='localhost/app:dev', rootless=True):
     """kinc_image's podman path, with its archive saved under the host's tmp/."""
     tmp_dir = host.root / 'tmp'
     tmp_dir.mkdir(exist_ok=True)
     podman = PodmanClient(host.run, 'podman')
     source = image_load.podman_source(podman, image)
-    return image_load.ensure(podman, 'dev', source, source.names[0], str(tmp_dir), check_mode)
+    return image_load.ensure(podman, 'dev', source, source.names[0], str(tmp_dir), check_mode, rootless)
+
+
+@pytest.mark.parametrize('rootless', [True, False])
+def test_skopeo_in_a_rootless_node_is_told_it_runs_in_a_user_namespace(host, rootless):
+    # Without it the layer unpacker writes trusted.* xattrs for an opaque whiteout, which a user namespace
+    # refuses (tests/integration/test_node_runtime.py unpacks such an image with the real skopeo).
+    ensure(node(host), rootless=rootless)
+    execs = [argv for argv in host.podman_calls() if argv[1] == 'exec']
+    assert execs and all(('--env' in argv) == rootless for argv in execs)
+    assert all(argv[argv.index('--env') + 1] == '_CONTAINERS_USERNS_CONFIGURED=done' for argv in execs if rootless)
 
 
 def test_a_new_image_is_saved_copied_in_and_verified(host):
@@ -126,4 +137,4 @@ def test_an_id_that_changes_on_the_way_is_an_error(host, tmp_path):
     source = image_load.podman_source(podman, 'localhost/app:dev')
     host.add_image('localhost/app:dev', CONFIG_B)  # what lands in the node is another config
     with pytest.raises(KincError, match='its config was rewritten'):
-        image_load.ensure(podman, 'dev', source, 'localhost/app:dev', str(tmp_path), False)
+        image_load.ensure(podman, 'dev', source, 'localhost/app:dev', str(tmp_path), False, True)

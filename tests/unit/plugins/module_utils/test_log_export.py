@@ -103,3 +103,19 @@ def test_a_cluster_without_node_or_volumes_still_gets_a_summary(host):
     assert missing['podman/inspect.json'].startswith('Error: no such container')
     assert missing['podman/volumes.json'] == 'the cluster has no volumes'
     assert os.path.exists(entry['archive']) and 'summary.json' in entry['files']
+
+
+def test_a_link_a_node_planted_in_its_volumes_does_not_export_a_host_file(cluster, tmp_path):
+    # The node's root is the cluster user on the host: its links would otherwise read the user's files.
+    secret = tmp_path / 'id_ed25519'
+    secret.write_text('the user\'s own file\n')
+    var, config = cluster.volumes['kinc-dev-var-data'][1], cluster.volumes['kinc-dev-config'][1]
+    os.symlink(str(secret), os.path.join(config, 'notes.txt'))
+    os.makedirs(os.path.join(var, 'log', 'kinc'))
+    os.symlink(str(secret), os.path.join(var, 'log', 'kinc', 'events.jsonl'))
+    entry = export(cluster)
+    assert 'config/notes.txt' not in entry['files'] and 'node/events.jsonl' not in entry['files']
+    for root, _dirs, names in os.walk(entry['directory']):
+        for name in names:
+            with open(os.path.join(root, name)) as handle:
+                assert "the user's own file" not in handle.read()

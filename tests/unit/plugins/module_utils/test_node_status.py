@@ -33,6 +33,12 @@ def test_parse_normalises_steps_and_computes_durations():
     assert parsed['steps'][1]['duration'] is None
 
 
+def test_a_step_message_carries_no_secret():
+    parsed = node_status.parse(status('failed', [
+        step('addons', 'failed', message='kubeadm join --token abcdef.0123456789abcdef failed')]))
+    assert parsed['steps'][0]['message'] == 'kubeadm join --token REDACTED-BY-KINC failed'
+
+
 @pytest.mark.parametrize('text, fragment', [
     ('{', 'not JSON'),
     ('[]', 'must be a JSON object'),

@@ -125,11 +125,19 @@ def test_create_volumes_failure_names_the_volumes_and_quotes_podman():
 
 
 def test_remove_volume_and_container():
-    client, runner = client_for({('volume', 'rm', '--force', 'gone'): (0, '', ''),
+    client, runner = client_for({('volume', 'ls', '--format', 'json'): (0, '[{"Name": "gone"}]', ''),
+                                 ('volume', 'rm', '--force', 'gone'): (0, '', ''),
                                  ('rm', '--force', '--ignore', '--time', '10', 'c'): (0, '', '')})
     client.remove_volume('gone')
     client.remove_container('c')
-    assert len(runner.calls) == 2
+    assert len(runner.calls) == 3
+
+
+def test_a_volume_that_is_gone_is_not_removed_by_a_prefix_of_another():
+    # podman volume rm resolves a unique prefix: 'kinc-a' would remove 'kinc-a-config2' of someone's cluster.
+    client, runner = client_for({('volume', 'ls', '--format', 'json'): (0, '[{"Name": "kinc-a-config2"}]', '')})
+    client.remove_volume('kinc-a')
+    assert [argv[1:3] for argv, _data in runner.calls] == [['volume', 'ls']]
 
 
 def test_unparsable_json_is_a_podman_error():

@@ -13,8 +13,9 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_host
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_host, allocation_record
 from ansible_collections.kinc.kinc.plugins.modules import kinc_allocate
+from fake_host import plant_record
 
 
 def labels(name, port, index):
@@ -62,7 +63,7 @@ def warnings(result):
 
 
 def record(record_dir, uid):
-    with open(str(record_dir / ('%d.json' % uid))) as handle:
+    with open(allocation_record.record_path(str(record_dir), uid)) as handle:
         return json.load(handle)
 
 
@@ -72,7 +73,7 @@ def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_recor
     # The host-wide record's directory is the lock; the per-user lock file is not needed.
     assert not (tmp_path / 'allocate.lock').exists()
     uid = os.geteuid()
-    assert result['host_record'] == str(record_dir / ('%d.json' % uid))
+    assert result['host_record'] == allocation_record.record_path(str(record_dir), uid)
     assert record(record_dir, uid) == {'uid': uid, 'clusters': {'dev': {
         'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16'}}}
     assert oct(os.stat(result['host_record']).st_mode & 0o777) == oct(0o644)
@@ -125,7 +126,7 @@ def test_check_mode_reports_and_creates_nothing(run, tmp_path, host):
         ('a', 6443, True), ('b', 6446, False), ('c', 6444, False)]
     assert sorted(host.volume_labels()) == ['kinc-a-config', 'kinc-a-var-data']
     assert not (tmp_path / 'allocate.lock').exists()
-    assert os.listdir(str(tmp_path / 'allocations')) == []
+    assert os.listdir(allocation_record.user_dir(str(tmp_path / 'allocations'), os.geteuid())) == []
     assert result['created_volumes'] == ['kinc-b-var-data', 'kinc-b-config', 'kinc-c-var-data', 'kinc-c-config']
 
 
@@ -161,9 +162,7 @@ def test_foreign_volume_with_a_cluster_name_is_an_error(run, host):
 
 
 def write_record(record_dir, uid, clusters):
-    path = record_dir / ('%d.json' % uid)
-    path.write_text(json.dumps({'uid': uid, 'clusters': clusters}))
-    os.chown(str(path), uid, uid)
+    return plant_record(str(record_dir), uid, clusters)
 
 
 def test_other_users_clusters_in_the_record_hold_their_ports_and_networks(run, record_dir, host):
@@ -177,17 +176,17 @@ def test_other_users_clusters_in_the_record_hold_their_ports_and_networks(run, r
                              "another port or leave api_port out to allocate one")
 
 
-@pytest.mark.parametrize('content, owner, message', [
-    ('{"clusters": [1]}', 4242, "it is not a kinc allocation record"),
+@pytest.mark.parametrize('content, owner, why', [
+    ('{"clusters": [1]}', 4242, "its clusters are not a mapping"),
     ('{"clusters": {}}', 4343, "it belongs to uid 4343, not to uid 4242 whose clusters it names"),
 ])
-def test_a_broken_or_forged_record_is_named_with_its_fix(run, record_dir, content, owner, message, host):
-    path = record_dir / '4242.json'
-    path.write_text(content)
-    os.chown(str(path), owner, owner)
+def test_a_broken_or_forged_record_is_skipped_with_a_warning_naming_it(run, record_dir, content, owner, why, host):
+    path = write_record(record_dir, 4242, content)
+    os.chown(path, owner, owner)
     result = run({'name': 'dev'}, host)
-    assert result['msg'].startswith('%s: %s' % (path, message))
-    assert result['msg'].endswith("; fix: remove it as root (its owner's next kinc.kinc.kinc_allocate writes it again)")
+    assert result['changed'] is True and result['clusters'][0]['api_port'] == 6443
+    assert ("skipped the host-wide record %s: %s; the clusters of uid 4242 are not seen; fix: its owner runs "
+            "kinc.kinc.kinc_allocate again, or root removes it" % (path, why)) in warnings(result)
 
 
 def test_without_the_host_wide_record_it_warns_and_locks_per_user(run, tmp_path, host):

@@ -5,14 +5,18 @@ test: the module is killed after each mutating step of a call in turn, re-run, a
 an uninterrupted call ends."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from fake_host import FakeHost, Killed
+from fake_host import FakeHost, Killed, plant_record
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_manager
 from ansible_collections.kinc.kinc.plugins.module_utils import files
@@ -45,13 +49,14 @@ def attach(host, monkeypatch):
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, *args, **kwargs: '/usr/bin/' + name)
     monkeypatch.setattr(module_base, 'rootless_environment', lambda module, required=True: True)
     monkeypatch.setattr(cluster_manager.ClusterManager.__init__, '__defaults__',
-                        (False, host.now, host.sleep, lambda path: True, host.read_file, host.record_dir, 'fail'))
+                        (False, host.now, host.sleep, lambda path: True, host.read_file, host.record_dir, 'fail', 300,
+                         None))
     monkeypatch.setenv('HOME', str(host.home))
     return host
 
 
-def call(host, capsys, clusters, check_mode=False):
-    args = {'clusters': clusters, 'quadlet_dir': host.quadlet_dir, '_ansible_check_mode': check_mode}
+def call(host, capsys, clusters, check_mode=False, **extra):
+    args = dict({'clusters': clusters, 'quadlet_dir': host.quadlet_dir, '_ansible_check_mode': check_mode}, **extra)
     with patch_module_args(args):
         with pytest.raises(SystemExit):
             kinc_cluster.main()
@@ -118,6 +123,49 @@ def test_a_broken_label_is_a_message(module_host, capsys):
     module_host.add_volume('kinc-a-config', {'io.kinc.cluster': 'a', 'io.kinc.api-port': 'x'})
     result = call(module_host, capsys, [cluster('a')])
     assert result['failed'] and 'cluster a is allocated api_port=x (label io.kinc.api-port' in result['msg']
+
+
+def recorded(host):
+    path = allocation_record.record_path(host.record_dir, os.geteuid())
+    with open(path) as handle:
+        return sorted(json.load(handle)['clusters'])
+
+
+HOLDER = ('import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); '
+          'print("held", flush=True); sys.stdin.read()')
+
+
+def test_a_lock_held_by_anyone_is_a_message_naming_the_holder_and_the_option(module_host, capsys):
+    holder = subprocess.Popen([sys.executable, '-c', HOLDER, module_host.record_dir], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b'held\n'
+        result = call(module_host, capsys, [cluster('a')], lock_timeout=0)
+    finally:
+        holder.communicate(b'')
+    assert result['failed'] is True
+    assert result['msg'] == ("clusters failed: a; a: waited 0 s for the allocation lock %s, held by pid %d (python) "
+                             "of root, uid 0; fix: "
+                             "let that finish or stop it, or raise kinc.kinc.kinc_cluster's lock_timeout"
+                             % (module_host.record_dir, holder.pid))
+    assert module_host.volumes == {}
+
+
+def test_another_users_broken_record_is_a_warning_not_a_traceback(module_host, capsys):
+    path = plant_record(module_host.record_dir, 4242, {'x': {'api_port': 7000, 'pod_subnet': 'garbage',
+                                                             'service_subnet': '10.0.0.0/8'}})
+    result = call(module_host, capsys, [cluster('a'), cluster('b')])
+    assert not result.get('failed'), result['msg']
+    assert any(path in str(w) for w in result.get('warnings', [])), result
+
+
+def test_a_purge_frees_the_record_at_once(module_host, capsys):
+    assert not call(module_host, capsys, [cluster('a'), cluster('b')]).get('failed')
+    assert recorded(module_host) == ['a', 'b']
+    result = call(module_host, capsys, [cluster('a', state='absent', purge=True), cluster('b')])
+    assert not result.get('failed'), result.get('msg')
+    # The port and networks of 'a' are free for every user now, not at this user's next kinc_allocate.
+    assert recorded(module_host) == ['b']
 
 
 # -- kill at every step -----------------------------------------------------------------------------
@@ -198,3 +246,24 @@ def test_the_kill_test_catches_a_restart_decided_by_files_written(tmp_path, monk
     reference, outcomes = kill_at_every_step(tmp_path, monkeypatch, capsys, 'present with a changed option')
     diverged = [step for step, snapshot in outcomes if snapshot != reference]
     assert diverged, 'every kill was repaired although the restart follows the files written'
+
+
+@pytest.mark.parametrize('paths, refused, message', [
+    ({'a': '~/.kube/config'}, 'a', 'clusters[0].kubeconfig_path: {kube}/config is the kubeconfig merge_kubeconfig merges '
+                              'contexts into'),
+    ({'a': '~/.kube/kinc-b.conf'}, 'a', 'clusters[0].kubeconfig_path: {kube}/kinc-b.conf is the default kubeconfig of '
+                                   'cluster b'),
+    ({'a': '/tmp/shared.conf', 'b': '/tmp/shared.conf'}, 'b', 'clusters[1].kubeconfig_path: /tmp/shared.conf is also the '
+                                                         'kubeconfig of cluster a'),
+], ids=['user-config', 'other-default', 'shared'])
+def test_a_kubeconfig_path_that_is_not_the_clusters_own_is_refused_before_anything_changes(
+        module_host, capsys, paths, refused, message):
+    kube = os.path.join(str(module_host.home), '.kube')
+    clusters = [cluster(name, kubeconfig_path=os.path.expanduser(paths[name]) if name in paths else None)
+                for name in ('a', 'b')]
+    result = call(module_host, capsys, clusters)
+    assert result['failed'] is True
+    assert result['msg'].startswith(message.format(kube=kube)), result['msg']
+    assert ('fix: leave kubeconfig_path out (it defaults to %s/kinc-%s.conf) or give a file of this cluster alone'
+            % (kube, refused)) in result['msg']
+    assert module_host.volumes == {}

@@ -17,13 +17,14 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.kinc.kinc.plugins.module_utils import host_plan
 from ansible_collections.kinc.kinc.plugins.modules import kinc_preflight
+from fake_host import make_record_dir, plant_record
 
 # The cluster user (root is refused, and the tests may run as root): looked up through a patched pwd.
 USER = 'kinc-test-alice'
 UID = 1000
 SYSCTLS = {'net.ipv4.ip_forward': 1, 'fs.inotify.max_user_watches': 262144}
 PER_CLUSTER = {'fs.inotify.max_user_watches': 131072}
-Passwd = collections.namedtuple('Passwd', ['pw_name', 'pw_uid', 'pw_dir'])
+Passwd = collections.namedtuple('Passwd', ['pw_name', 'pw_uid', 'pw_dir', 'pw_gid'], defaults=(100,))
 
 
 def write(path, text, mode=0o644):
@@ -63,6 +64,14 @@ def host(tmp_path, monkeypatch):
     users = [Passwd('root', 0, '/root'), Passwd(USER, UID, str(home / 'me')), Passwd('bob', 4242, str(home / 'bob')),
              Passwd('nobody', 65534, '/nonexistent')]
     monkeypatch.setattr(kinc_preflight.pwd, 'getpwall', lambda: users)
+    real_getpwuid = pwd.getpwuid
+    monkeypatch.setattr(kinc_preflight.pwd, 'getpwuid',
+                        lambda uid: ([u for u in users if u.pw_uid == uid] or [None])[0] or real_getpwuid(uid))
+    # The host-wide allocation record, as kinc_host makes it (empty).
+    record = root / 'var/lib/kinc/allocations'
+    record.parent.mkdir(parents=True)
+    make_record_dir(str(record))
+    monkeypatch.setitem(kinc_preflight.OPTIONS['host_record_dir'], 'default', str(record))
     real_getpwnam = pwd.getpwnam
     monkeypatch.setattr(kinc_preflight.pwd, 'getpwnam',
                         lambda name: users[1] if name == USER else real_getpwnam(name))
@@ -138,7 +147,10 @@ def test_prepared_host_passes_and_reports_its_facts(host, capsys):
 
 def test_sizing_counts_every_users_clusters_plus_the_declared_ones(host, capsys, tmp_path):
     root, _bin = host
-    write(tmp_path / 'home/bob/.local/share/containers/storage/volumes/kinc-web-var-data/_data/x', '')
+    # Another user's clusters count from the validated record, not from names in their home.
+    plant_record(str(root / 'var/lib/kinc/allocations'), 4242, {'web': {
+        'api_port': 6450, 'pod_subnet': '10.244.50.0/24', 'service_subnet': '10.50.0.0/16'}})
+    write(tmp_path / 'home/bob/.local/share/containers/storage/volumes/kinc-unseen-var-data/_data/x', '')
     write(tmp_path / 'home/me/.config/containers/systemd/kinc-dev-control-plane.container', '')
     write(root / 'etc/containers/systemd/kinc-ops-control-plane.container', '')
     result = run(capsys, clusters=['dev', 'ci'])
@@ -153,6 +165,41 @@ def test_sizing_counts_every_users_clusters_plus_the_declared_ones(host, capsys,
     assert plan['sysctl_apply'] == {'fs.inotify.max_user_watches': 786432}
     assert plan['sysctl_file'].splitlines()[-1] == 'fs.inotify.max_user_watches = 786432'
     assert 'ip_forward' not in plan['sysctl_file']
+
+
+def test_no_user_can_size_the_hosts_limits_without_bound(host, capsys, tmp_path):
+    root, bin_dir = host
+    fake_systemctl(bin_dir, 'cpu cpuset io memory pids', '2048')
+    # 20,000 empty unit files in a home used to persist max_user_watches = 2621833216, never lowered.
+    units = tmp_path / 'home/bob/.config/containers/systemd'
+    units.mkdir(parents=True)
+    for n in range(20000):
+        (units / ('kinc-x%d-control-plane.container' % n)).write_text('')
+    mine = tmp_path / 'home/me/.config/containers/systemd'
+    mine.mkdir(parents=True)
+    for n in range(200):  # the user's own, too many: counted up to the ceiling
+        (mine / ('kinc-y%d-control-plane.container' % n)).write_text('')
+    os.symlink(str(units), str(tmp_path / 'home/me/.config/containers/linked'))
+    result = run(capsys, tasks_base=1024, tasks_per_cluster=4096)
+    facts = result['preflight_facts']
+    assert facts['cluster_count'] == host_plan.MAX_SIZED_CLUSTERS == 64
+    assert facts['sysctl_minimums']['fs.inotify.max_user_watches'] == 262144 + 131072 * 64
+    assert '[\'bob\'' not in str(facts['host_clusters'])
+    assert 'TasksMax=%d' % (1024 + 4096 * 64) in result['plan']['tasks_dropin']
+
+
+def test_a_value_kinc_persisted_above_its_ceiling_is_brought_back_to_it(host, capsys):
+    root, _bin = host
+    (root / 'etc/sysctl.d/90-kinc.conf').write_text(
+        '# Written by kinc.kinc.kinc_host: the sysctls kinc raised (never lowered).\n'
+        'fs.inotify.max_user_watches = 2621833216\n')
+    (root / ('etc/systemd/system/user-%d.slice.d' % UID)).mkdir(parents=True, exist_ok=True)
+    (root / ('etc/systemd/system/user-%d.slice.d/90-kinc-tasks.conf' % UID)).write_text(
+        '# Written by kinc.kinc.kinc_host\n[Slice]\nTasksMax=81925120\n')
+    plan = run(capsys)['plan']
+    ceiling = 262144 + 131072 * host_plan.MAX_SIZED_CLUSTERS
+    assert plan['sysctl_file'].splitlines()[-1] == 'fs.inotify.max_user_watches = %d' % ceiling
+    assert 'TasksMax=%d' % (1024 + 2048 * host_plan.MAX_SIZED_CLUSTERS) in plan['tasks_dropin']
 
 
 def test_plan_of_a_fresh_host(host, capsys):
@@ -257,6 +304,8 @@ def test_missing_podman_is_reported_not_raised(host, capsys):
     ({'min_podman_version': 'four'}, "min_podman_version must be a version such as '4.7'; got: 'four'"),
     ({'directories': [{'path': 'var/lib/kinc', 'mode': '0755'}]},
      "directories[0] needs an absolute path and an octal mode such as '0755'"),
+    ({'user_directories': ['var/lib/kinc/allocations']},
+     "user_directories[0] must be an absolute path such as '/var/lib/kinc/allocations'"),
     ({'ignore': ['linger', 'cgroups']}, "ignore[1] 'cgroups' is not a check name; use one of: kernel, cgroup_v2"),
 ])
 def test_bad_input_is_rejected_naming_the_field(host, capsys, args, message):
@@ -275,3 +324,20 @@ def test_directories_missing_or_with_another_mode_are_planned(host, capsys, tmp_
     # The tests may run as another user than root: only root's directories are right.
     expected = wanted[1:] if os.stat(str(record)).st_uid == 0 else wanted
     assert run(capsys, directories=wanted)['plan']['directories'] == expected
+
+
+def test_the_user_gets_a_directory_of_its_own_in_the_record_that_nobody_else_can_take(host, capsys, tmp_path):
+    record = tmp_path / 'allocations'
+    record.mkdir()
+    own = record / str(UID)
+    planned = [{'path': str(own), 'mode': '0755', 'owner': USER}]
+    assert run(capsys, user_directories=[str(record)])['plan']['directories'] == planned
+    own.mkdir()
+    own.chmod(0o755)
+    # root's, not the user's: still planned (the user could not write its record there).
+    assert run(capsys, user_directories=[str(record)])['plan']['directories'] == planned
+    os.chown(str(own), UID, 100)
+    assert run(capsys, user_directories=[str(record)])['plan']['directories'] == []
+    own.rmdir()
+    os.symlink(str(tmp_path), str(own))  # a link in its place is not the user's directory
+    assert run(capsys, user_directories=[str(record)])['plan']['directories'] == planned

@@ -20,14 +20,29 @@ KINC_PROBE_IMAGE=registry.k8s.io/e2e-test-images/busybox:1.36.1-1
 export KINC_CONFIG_DIR KINC_NODE_IP KINC_PROBE_IMAGE KINC_CLUSTER_ENV KINC_MOUNTED_KUBEADM_CONF KINC_IMAGE_ENV KINC_STATE_DIR \
   KINC_KUBEADM_CONF KINC_INITIALIZED KINC_ISSUED_SANS KINC_ADMIN_CONF KINC_CRIO_ENDPOINT
 
-# Loads the image's facts, then the cluster's settings (the config volume) into the environment.
+# Loads the image's facts (the image's own file), then the cluster's settings (the config volume) into the
+# environment. cluster.env is read as data, never run as shell: only KINC_*=<plain value> lines count, so a
+# value such as "1.2.3.4 $(cmd)" cannot run anything as the node's root; any other line is named and skipped.
 kinc_load_env() {
   set -a
   # shellcheck source=/dev/null
   [ -r "$KINC_IMAGE_ENV" ] && . "$KINC_IMAGE_ENV"
-  # shellcheck source=/dev/null
-  [ -r "$KINC_CLUSTER_ENV" ] && . "$KINC_CLUSTER_ENV"
   set +a
+  [ -r "$KINC_CLUSTER_ENV" ] && kinc_read_env "$KINC_CLUSTER_ENV"
+  return 0
+}
+
+# Exports each KINC_NAME=value line of FILE whose value holds only [A-Za-z0-9_.:/,@+-]; comments and blank
+# lines are skipped silently, any other line with a message on stderr.
+kinc_read_env() { # FILE
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do
+    if [[ $line =~ ^(KINC_[A-Z0-9_]+)=([A-Za-z0-9_.:/,@+-]*)$ ]]; then
+      export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
+    elif [[ -n $line && $line != \#* ]]; then
+      echo "kinc: $1: ignored a line that is not KINC_<NAME>=<plain value>: ${line//[^[:print:]]/?}" >&2
+    fi
+  done < "$1"
 }
 
 # True in a user namespace that does not map the whole id range (rootless Podman).
