@@ -25,7 +25,8 @@ stage_unit() { python -m pytest -q -p no:cacheprovider tests/unit; }
 stage_core_matrix() { bash tests/tooling/core-matrix.sh; }
 # Changelog fragments, documentation lint, the docsite and galaxy-importer on the built tarball.
 stage_galaxy() { bash tests/tooling/galaxy.sh; }
-# Podman 4.9.3 and the 6.0 snapshot built from upstream source (cached); their Quadlet generators check kinc's units.
+# Podman 4.9.3 and the 6.0 snapshot built from upstream source (cached): their Quadlet generators check kinc's units,
+# and Molecule's clusters scenario runs on a test host with each (tests/tooling/podman-matrix.txt).
 stage_podman_matrix() { bash tests/tooling/podman-matrix.sh; }
 stage_integration() { python -m pytest -q -p no:cacheprovider -m 'not runtime' tests/integration; }
 # The node's real CRI-O (built from upstream source) in a rootless node on the test host.
