@@ -4,6 +4,7 @@
 release of the matrix (tests/tooling/ansible-core-matrix.txt plus the test virtualenv's requirements.txt),
 deploy.sh accepts the same minimum, and the ansible-core its virtualenv installs is a tested release."""
 
+import glob
 import os
 import re
 
@@ -59,3 +60,25 @@ def test_deploy_sh_virtualenvs_get_tested_releases():
     for low, high in ranges:
         assert set((2, m) for m in range(int(low), int(high))) <= set(minors_tested()), (low, high)
     assert max(int(high) for _low, high in ranges) == minors_tested()[-1][1] + 1
+
+
+def requirements(name):
+    """{package name, lower case: the requirement line} of tests/tooling/<name>."""
+    lines = [line.strip() for line in read('tests', 'tooling', name).splitlines()]
+    return dict((re.split(r'[=<>\[ ]', line, maxsplit=1)[0].lower(), line) for line in lines
+                if line and not line.startswith('#'))
+
+
+def test_the_matrix_virtualenvs_have_what_the_unit_tests_import():
+    """Each package of requirements.txt that tests/unit imports is in the matrix's requirements, pinned alike."""
+    imported = set()
+    for path in glob.glob(os.path.join(ROOT, 'tests', 'unit', '**', '*.py'), recursive=True):
+        with open(path) as handle:
+            imported.update(re.findall(r'^\s*(?:import|from) (\w+)', handle.read(), re.M))
+    module_of = {'pyyaml': 'yaml', 'kubernetes-validate': 'kubernetes_validate'}
+    main, matrix = requirements('requirements.txt'), requirements('requirements-core-matrix.txt')
+    needed = [name for name in main if module_of.get(name, name.replace('-', '_')) in imported]
+    assert 'pytest' in needed and 'pyyaml' in needed
+    for name in needed:
+        if name != 'ansible-core':
+            assert matrix.get(name) == main[name], name
