@@ -10,7 +10,9 @@
 set -euo pipefail
 cd "${1:-$(dirname "$0")/../..}"
 CODE='^(plugins|roles|playbooks|meta|files)/|^deploy\.sh$'
+DOCS='\.md$'  # a README beside the code is documentation
 FRAGMENT='^changelogs/fragments/[^/]+\.ya?ml$|^changelogs/changelog\.yaml$'
+code_files() { grep -E "$CODE" | grep -vE "$DOCS"; }
 failed=0
 fail() { echo "changelog: $*" >&2; failed=1; }
 
@@ -37,14 +39,14 @@ checked=0
 [ -z "$start" ] || while read -r commit; do
   changed=$(git diff --name-only "$commit^1" "$commit")
   checked=$((checked + 1))
-  if grep -qE "$CODE" <<<"$changed" && ! grep -qE "$FRAGMENT" <<<"$changed"; then
-    fail "$(git log -1 --format='%h "%<(60,trunc)%s"' "$commit") changes $(grep -E "$CODE" <<<"$changed" | head -3 | paste -sd' ') without a fragment"
+  if [ -n "$(code_files <<<"$changed")" ] && ! grep -qE "$FRAGMENT" <<<"$changed"; then
+    fail "$(git log -1 --format='%h "%<(60,trunc)%s"' "$commit") changes $(code_files <<<"$changed" | head -3 | paste -sd' ') without a fragment"
   fi
 done < <(git rev-list --first-parent "$start..HEAD")
 
 pending=$( (git diff --name-only HEAD; git ls-files --others --exclude-standard) | sort -u)
-if grep -qE "$CODE" <<<"$pending" && ! grep -qE "$FRAGMENT" <<<"$pending"; then
-  fail "uncommitted changes to $(grep -E "$CODE" <<<"$pending" | head -3 | paste -sd' ') without a fragment"
+if [ -n "$(code_files <<<"$pending")" ] && ! grep -qE "$FRAGMENT" <<<"$pending"; then
+  fail "uncommitted changes to $(code_files <<<"$pending" | head -3 | paste -sd' ') without a fragment"
 fi
 [ "$failed" -eq 1 ] || echo "changelog: $fragments fragment(s); $checked change(s) since changelogs/ came in, each with its fragment" >&2
 exit "$failed"

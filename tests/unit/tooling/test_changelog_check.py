@@ -64,7 +64,8 @@ def test_a_code_change_without_a_fragment_fails_naming_it(repo):
 
 def test_a_code_change_with_a_fragment_and_a_change_beside_the_code_pass(repo):
     repo.commit('a change users see', 'plugins/modules/a.py', 'changelogs/fragments/a.yml')
-    repo.commit('docs and tests only', 'README.md', 'tests/unit/test_a.py')
+    repo.commit('docs and tests only', 'README.md', 'tests/unit/test_a.py', 'roles/r/README.md',
+                'files/image/README.md')
     assert repo.check().returncode == 0
 
 
