@@ -6,15 +6,21 @@
 #   ./deploy.sh -i inventory.yml      the clusters declared in an inventory (see README.md)
 # Any other ansible-playbook option is passed through.
 #
-# ansible-core >= 2.16 comes from, in this order: the PATH; this checkout's .venv from an earlier run; the
-# distribution's ansible-core package where it is new enough (Debian 13, Ubuntu 24.04, Fedora); a new .venv.
-# When none is possible it says which package to install, before changing anything.
+# ansible-core >= 2.19 comes from, in this order: the PATH; this checkout's .venv from an earlier run; the
+# distribution's ansible-core package where it is new enough (Debian 13, Fedora), after refreshing apt's lists
+# when apt knows no ansible-core (fresh cloud and container images ship without lists); a new .venv with a
+# maintained ansible-core. When none is possible it says which package to install, before changing anything.
 # KINC_DEPLOY_DRY_RUN=1 prints the choice and stops there.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")" && pwd)
-MIN_MINOR=16
+# The oldest ansible-core kinc is tested with (meta/runtime.yml): Debian 13's 2.19.
+MIN_MINOR=19
+# What a new virtualenv gets: the maintained ansible-core releases kinc is tested with; they need Python >= 3.12.
+# Python 3.11 (Debian 12) runs at most 2.19, which is tested too but no longer maintained upstream.
+VENV_CORE='ansible-core>=2.20,<2.22'
+VENV_CORE_PY311='ansible-core>=2.19,<2.20'
 
-# "2.19.4-1" (a package version, maybe with an epoch) or "ansible-playbook [core 2.19.4]" -> ok when >= 2.16.
+# "2.19.4-1" (a package version, maybe with an epoch) or "ansible-playbook [core 2.19.4]" -> ok when >= 2.19.
 version_ok() {
   local v
   v=$(printf '%s\n' "$1" | grep -oE '[0-9]+\.[0-9]+') || return 1
@@ -46,7 +52,13 @@ esac
 
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(sudo)
-can_install_packages() { [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; }
+# Root, password-less sudo, or sudo that can ask for the password on this terminal.
+can_install_packages() {
+  [ "$(id -u)" -eq 0 ] && return 0
+  command -v sudo >/dev/null 2>&1 || return 1
+  sudo -n true 2>/dev/null || [ -t 0 ]
+}
+apt_refreshed=0
 
 # The version the package manager would install, or "" when it has none.
 package_candidate() {
@@ -56,7 +68,11 @@ package_candidate() {
   esac
 }
 
-venv_possible() { python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1; }
+venv_possible() { python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
+venv_core() {
+  if python3 -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo "$VENV_CORE"
+  else echo "$VENV_CORE_PY311"; fi
+}
 
 venv_package() { # the package that brings venv and ensurepip to this python3
   case "$family" in
@@ -77,8 +93,13 @@ choose() {
   if [ -n "$candidate" ] && version_ok "$candidate" && can_install_packages; then
     echo "package $family ansible-core $candidate"; return
   fi
+  # apt knows no ansible-core at all: its lists were never fetched (or are stale); refresh them, then choose again.
+  if [ -z "$candidate" ] && [ "$family" = apt ] && [ "$apt_refreshed" = 0 ] && can_install_packages; then
+    echo "apt-refresh apt-get update, then $os_name's ansible-core where it is >= 2.$MIN_MINOR, else a virtualenv"
+    return
+  fi
   if venv_possible; then
-    echo "venv $REPO/.venv"; return
+    echo "venv $REPO/.venv $(venv_core)"; return
   fi
   echo "none ${candidate:-no-package}"
 }
@@ -93,7 +114,7 @@ refuse() { # CANDIDATE
         fix="sudo apt-get install $(venv_package)   ($os_name's ansible-core $1 is older than 2.$MIN_MINOR)"
       fi ;;
     dnf) fix="sudo dnf install ansible-core" ;;
-    *) fix="ansible-core >= 2.$MIN_MINOR from your distribution, or Python >= 3.10 with the venv module" ;;
+    *) fix="ansible-core >= 2.$MIN_MINOR from your distribution, or Python >= 3.11 with the venv module" ;;
   esac
   echo "kinc: deploy.sh needs ansible-core >= 2.$MIN_MINOR: none is on the PATH, none can be installed from" \
     "$os_name's packages, and python3 cannot create a virtualenv. Install it, then run ./deploy.sh again: $fix" >&2
@@ -101,6 +122,12 @@ refuse() { # CANDIDATE
 }
 
 read -r how detail rest < <(choose)
+if [ "$how" = apt-refresh ] && [ "${KINC_DEPLOY_DRY_RUN:-0}" != 1 ]; then
+  echo "kinc: apt knows no ansible-core: refreshing $os_name's package lists (apt-get update)" >&2
+  ${as_root[@]+"${as_root[@]}"} apt-get update -q >&2 || echo "kinc: apt-get update failed; going on without it" >&2
+  apt_refreshed=1
+  read -r how detail rest < <(choose)
+fi
 if [ "${KINC_DEPLOY_DRY_RUN:-0}" = 1 ]; then
   echo "kinc: ansible-core from: $how $detail $rest"
   [ "$how" != none ] || refuse "$detail"
@@ -116,9 +143,9 @@ case "$how" in
       dnf) ${as_root[@]+"${as_root[@]}"} dnf install -y ansible-core ;;
     esac ;;
   venv)
-    echo "kinc: installing ansible-core into $REPO/.venv" >&2
+    echo "kinc: installing $rest into $REPO/.venv" >&2
     python3 -m venv "$REPO/.venv"
-    "$REPO/.venv/bin/pip" install -q "ansible-core>=2.$MIN_MINOR,<2.20"
+    "$REPO/.venv/bin/pip" install -q "$rest"
     export PATH="$REPO/.venv/bin:$PATH" ;;
   *) refuse "$detail" ;;
 esac

@@ -9,7 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 cd "$REPO" || exit 1
 
-ALL_STAGES=(sanity lint unit integration runtime node_image molecule)
+ALL_STAGES=(sanity lint unit core_matrix galaxy podman_matrix integration runtime node_image molecule)
 MOLECULE_SCENARIOS=()
 while IFS= read -r scenario; do MOLECULE_SCENARIOS+=("$scenario"); done < <(
   find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' 2>/dev/null | xargs -rn1 basename | sort)
@@ -21,6 +21,13 @@ stage_lint() {
   actionlint && zizmor --offline --no-progress .github/workflows
 }
 stage_unit() { python -m pytest -q -p no:cacheprovider tests/unit; }
+# Sanity and unit again on the older ansible-core releases kinc supports (tests/tooling/ansible-core-matrix.txt).
+stage_core_matrix() { bash tests/tooling/core-matrix.sh; }
+# Changelog fragments, documentation lint, the docsite and galaxy-importer on the built tarball.
+stage_galaxy() { bash tests/tooling/galaxy.sh; }
+# Podman 4.9.3 and the 6.0 snapshot built from upstream source (cached): their Quadlet generators check kinc's units,
+# and Molecule's clusters scenario runs on a test host with each (tests/tooling/podman-matrix.txt).
+stage_podman_matrix() { bash tests/tooling/podman-matrix.sh; }
 stage_integration() { python -m pytest -q -p no:cacheprovider -m 'not runtime' tests/integration; }
 # The node's real CRI-O (built from upstream source) in a rootless node on the test host.
 stage_runtime() { python -m pytest -q -p no:cacheprovider -m runtime tests/integration; }

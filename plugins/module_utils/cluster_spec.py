@@ -19,12 +19,14 @@ import os
 import re
 
 from ansible.module_utils.common.validation import check_type_bool, check_type_int, check_type_str
-from ansible.module_utils.six import string_types
 
 from ansible_collections.kinc.kinc.plugins.module_utils import image_reference
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import node_image
+
+# Not six's: ansible-core 2.20 deprecates ansible.module_utils.six (sanity's pylint); Python 3 only.
+string_types = str
 
 DEFAULT_IMAGE = node_image.image_for()
 DEFAULT_API_ADDRESS = naming.DEFAULT_API_ADDRESS

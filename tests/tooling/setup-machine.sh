@@ -59,7 +59,8 @@ python_toolchain() {
   if [ ! -x "$KINC_VENV/bin/ansible-playbook" ]; then
     log "creating the test virtualenv $KINC_VENV"
     rm -rf "$KINC_VENV"
-    python3 -m venv "$KINC_VENV"
+    local python; python=$(kinc_python "$KINC_PYTHON_VERSION")
+    "$python" -m venv "$KINC_VENV"
     "$KINC_VENV/bin/pip" install -q --upgrade pip
     "$KINC_VENV/bin/pip" install -q -r "$HERE/requirements.txt"
   fi
@@ -77,17 +78,7 @@ with zipfile.ZipFile(wheel) as zf:
 PY
     rm -rf "$dl"
   fi
-  # ansible-test downloads a pip bootstrap script from a host that is unreachable here; ensurepip does the same job.
-  local pip_ver
-  pip_ver=$("$KINC_VENV/bin/python" -c 'import re, ansible_test._internal.python_requirements as p, inspect; print(re.search(r"PIP_VERSION = .(\d+\.\d+)", inspect.getsource(p)).group(1).replace(".", "_"))' 2>/dev/null || echo 24_2)
-  mkdir -p "$HOME/.ansible/test/cache"
-  cat > "$HOME/.ansible/test/cache/get_pip_${pip_ver}.py" <<'PY'
-# Offline stand-in for get-pip.py written by kinc's tests/tooling/setup-machine.sh: installs pip with ensurepip.
-import ensurepip
-import sys
-sys.argv = [a for a in sys.argv if not a.startswith('pip==') and a not in ('--disable-pip-version-check', '--quiet')]
-ensurepip.bootstrap(upgrade=True)
-PY
+  kinc_ansible_test_pip "$KINC_VENV"
 }
 
 link_collection() {

@@ -53,7 +53,7 @@ class Killed(BaseException):
 
 
 def iso(seconds):
-    return datetime.datetime.utcfromtimestamp(int(seconds)).strftime('%Y-%m-%dT%H:%M:%SZ')
+    return datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def status_text(phase, steps=None, cluster='', at=None):
