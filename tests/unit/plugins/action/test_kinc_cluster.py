@@ -18,6 +18,15 @@ from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 TESTHOST_IMAGE = os.environ.get('KINC_TESTHOST_IMAGE', 'localhost/kinc-testhost:trixie')
 
 
+# What the generated service of a node rendered with options(api_port=7443) runs `podman run` with.
+NODE_RUN_ARGUMENTS = (
+    '--name kinc-dev-control-plane', '--hostname kinc-dev-control-plane', '--publish 127.0.0.1:7443:6443',
+    '-v kinc-dev-var-data:/var:suid,exec,dev', '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
+    '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev', '--label io.kinc.api-port=7443',
+    '--label io.kinc.managed-by=kinc.kinc', '--privileged', '--stop-timeout=100', '--pids-limit -1',
+    '--env container=podman', cluster_spec.DEFAULT_IMAGE)
+
+
 def options(**overrides):
     args = {'name': 'dev', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16'}
     args.update(overrides)
@@ -141,13 +150,7 @@ def test_the_real_quadlet_generator_accepts_the_units(tmp_path):
                                 'kinc-dev-var-data-volume.service']
     node = services['kinc-dev-control-plane.service']
     exec_start = [line for line in node.splitlines() if line.startswith('ExecStart=')][0]
-    for fragment in ('--name kinc-dev-control-plane', '--hostname kinc-dev-control-plane',
-                     '--publish 127.0.0.1:7443:6443', '-v kinc-dev-var-data:/var:suid,exec,dev',
-                     '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
-                     '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev',
-                     '--label io.kinc.api-port=7443', '--label io.kinc.managed-by=kinc.kinc',
-                     '--privileged', '--stop-timeout=100', '--pids-limit -1', '--env container=podman',
-                     cluster_spec.DEFAULT_IMAGE):
+    for fragment in NODE_RUN_ARGUMENTS:
         assert fragment in exec_start
     # The node waits for its volumes' services, which create them with the same labels.
     assert 'Requires=kinc-dev-var-data-volume.service' in node

@@ -12,9 +12,8 @@ import subprocess
 import pytest
 
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 
-from test_kinc_cluster import _generated_services, options
+from test_kinc_cluster import NODE_RUN_ARGUMENTS, _generated_services, options
 
 MATRIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'tooling', 'podman-matrix.txt')
 
@@ -61,13 +60,7 @@ def test_the_quadlet_generator_accepts_the_units(version, tmp_path):
     exec_start = [line for line in node.splitlines() if line.startswith('ExecStart=')][0]
     # The distribution's path, as a package installs Podman.
     assert exec_start.startswith('ExecStart=/usr/bin/podman run ')
-    for fragment in ('--name kinc-dev-control-plane', '--hostname kinc-dev-control-plane',
-                     '--publish 127.0.0.1:7443:6443', '-v kinc-dev-var-data:/var:suid,exec,dev',
-                     '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
-                     '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev',
-                     '--label io.kinc.api-port=7443', '--label io.kinc.managed-by=kinc.kinc',
-                     '--privileged', '--stop-timeout=100', '--pids-limit -1', '--env container=podman',
-                     cluster_spec.DEFAULT_IMAGE):
+    for fragment in NODE_RUN_ARGUMENTS:
         assert contains(argv(exec_start), fragment), (fragment, exec_start)
     assert 'Requires=kinc-dev-var-data-volume.service' in node
     assert 'Requires=kinc-dev-config-volume.service' in node
