@@ -19,8 +19,8 @@ The rules (kinc_allocate's documentation repeats them for users, with a table of
 - Forced ports get their networks last: their default index when still free, else the first free extra
   index, then the first free default index. So a forced port never displaces an automatic cluster of the
   same request from its seed mapping (6443 -> index 43).
-- A port is taken when a cluster of any user holds it, a container publishes it, or a socket listens on
-  it on the cluster's api_address or a wildcard address.
+- A port is taken when a cluster of any user holds it or publishes it (`ports`), a container publishes it, or a
+  socket listens on it on the cluster's api_address or a wildcard address.
 - Nothing free: an error, before anything is changed.
 """
 
@@ -44,8 +44,10 @@ Allocation = namedtuple('Allocation', ['name', 'api_port', 'pod_subnet', 'servic
 # One requested cluster: its name, the api_port the user forced (None: allocate one),
 # `field`, how error messages call the entry ('clusters[2]'; None when it came from `name`), and the
 # address its API is published on.
-Request = namedtuple('Request', ['name', 'api_port', 'field', 'address'])
-Request.__new__.__defaults__ = (DEFAULT_ADDRESS,)
+# `ports`: the host ports it publishes (allocation_ports.HostPort), which no API port may take; None: the
+# ones recorded for it.
+Request = namedtuple('Request', ['name', 'api_port', 'field', 'address', 'ports'])
+Request.__new__.__defaults__ = (DEFAULT_ADDRESS, ())
 # A network the new cluster networks must not overlap, and what holds it (for messages).
 TakenNetwork = namedtuple('TakenNetwork', ['network', 'holder'])
 
@@ -164,10 +166,12 @@ def _joined(problems):
 class _Planner:
     """Hands out ports and network indexes one cluster at a time, remembering what it gave."""
 
-    def __init__(self, existing, others, taken_ports, taken_networks, listeners, base_port, max_port):
+    def __init__(self, existing, others, taken_ports, taken_networks, listeners, base_port, max_port, published):
         self.taken_indexes = set()
         self.network_holders = set()
         self.port_holders = dict((a.api_port, "cluster %r" % a.name) for a in existing.values())
+        for holder, port in published:
+            self.port_holders.setdefault(port, holder)
         for holder, allocation in others:
             self.port_holders.setdefault(allocation.api_port, holder)
             for subnet in (allocation.pod_subnet, allocation.service_subnet):
@@ -289,14 +293,15 @@ def blocked_indexes(network):
 
 
 def plan(requests, existing, taken_ports, taken_networks, base_port=DEFAULT_BASE_PORT, max_port=MAX_PORT,
-         listeners=(), lowest_port=1, others=()):
+         listeners=(), lowest_port=1, others=(), published=()):
     """Decide every requested cluster's allocation.
 
     requests: [Request] in the user's order; existing: {name: Allocation} read from the host (this user's
     labels and the host-wide record of the other users); taken_ports: ports taken on every address (ports
     published by containers); taken_networks: [TakenNetwork] (host routes, Podman networks); listeners:
     [(ip_address, port)] of the host's listening TCP sockets, checked against each request's address;
-    others: [(holder description, Allocation)] of other users' clusters (the host-wide record).
+    others: [(holder description, Allocation)] of other users' clusters (the host-wide record); published:
+    [(holder description, port)] of the TCP host ports clusters publish (the requests' and the recorded ones).
     Returns [(Allocation, existed)] in request order.
     """
     validate_requests(requests, base_port, max_port, lowest_port)
@@ -308,7 +313,9 @@ def plan(requests, existing, taken_ports, taken_networks, base_port=DEFAULT_BASE
                 '%d differs from port %d that cluster %r already holds'
                 % (request.api_port, known.api_port, request.name),
                 'leave api_port out (or set it to %d), or purge the cluster first' % known.api_port))
-    planner = _Planner(existing, others, taken_ports, taken_networks, listeners, base_port, max_port)
+    planner = _Planner(existing, others, taken_ports, taken_networks, listeners, base_port, max_port,
+                       list(published) + [("cluster %r (a published port)" % r.name, p.host_port)
+                                          for r in requests for p in r.ports or () if p.protocol == 'tcp'])
     new = [r for r in requests if r.name not in existing]
     forced = [r for r in new if r.api_port is not None]
     problems = []

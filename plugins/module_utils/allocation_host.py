@@ -14,9 +14,10 @@ from ansible_collections.kinc.kinc.plugins.module_utils.allocation import TakenN
 
 # labelled_objects: [(description, labels)], volumes first (the record kinc_allocate writes);
 # volume_labels: {volume name: labels} of every volume; taken_ports: set of ints (published by containers);
-# listeners: [(ip_address, port)] of listening sockets; taken_networks: [TakenNetwork].
+# listeners: [(ip_address, port)] of listening sockets; taken_networks: [TakenNetwork]; published: [(container
+# name, its kinc cluster label or None, PortMapping)] of every port a container publishes.
 HostFacts = namedtuple('HostFacts', ['labelled_objects', 'volume_labels', 'taken_ports', 'listeners',
-                                     'taken_networks'])
+                                     'taken_networks', 'published'])
 
 
 def labelled_objects(volumes, containers=()):
@@ -29,12 +30,13 @@ def gather_facts(client, proc='/proc', names=None):
     """`client` None: Podman is not installed, so no cluster, container or Podman network exists yet.
 
     `names`: the requested clusters; when every one of them is allocated on its volumes already, nothing else is
-    read, since nothing new is decided (an unchanged run costs one podman call)."""
+    read, since nothing new is decided (an unchanged run costs one podman call). None: read everything (a
+    cluster publishes a new host port)."""
     volumes = client.volumes() if client else []
     labelled = labelled_objects(volumes)
     volume_labels = dict((v.name, v.labels) for v in volumes)
     if names is not None and set(names) <= set(existing_allocations(labelled)):
-        return HostFacts(labelled, volume_labels, set(), [], [])
+        return HostFacts(labelled, volume_labels, set(), [], [], [])
     containers = client.containers() if client else []
     labelled = labelled_objects(volumes, containers)
     # A stopped container binds its published ports again when it starts.
@@ -42,4 +44,5 @@ def gather_facts(client, proc='/proc', names=None):
     networks = [TakenNetwork(net, 'the route via %s' % dev) for net, dev in host_network.routes(proc)]
     networks += [TakenNetwork(subnet, 'Podman network %s' % n.name) for n in (client.networks() if client else [])
                  for subnet in n.subnets if ':' not in subnet]
-    return HostFacts(labelled, volume_labels, ports, host_network.listeners(proc), networks)
+    published = [(c.name, c.labels.get(naming.LABEL_CLUSTER), p) for c in containers for p in c.ports]
+    return HostFacts(labelled, volume_labels, ports, host_network.listeners(proc), networks, published)

@@ -33,10 +33,11 @@ import pwd
 import re
 import stat
 
-from ansible_collections.kinc.kinc.plugins.module_utils import files, naming
+from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec, files, naming
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
     DEFAULT_INDEXES, EXTRA_INDEXES, Allocation, AllocationError, index_subnets)
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import AllocationLock, default_lock_path
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation_ports import HeldPort, HostPort
 
 HOST_RECORD_DIR = '/var/lib/kinc/allocations'
 RECORD_FILE = 'record.json'
@@ -138,9 +139,23 @@ def _read_capped(path, uid, max_bytes):
         raise Unusable('it is not UTF-8 text')
 
 
-def parse(text, limit=DEFAULT_MAX_CLUSTERS):
-    """([Allocation] sorted by name, how many entries beyond `limit` were dropped) of a record's text;
-    Unusable unless every entry is a cluster name with a port and one of kinc's own network pairs."""
+def _host_ports(name, entry):
+    """The published host ports of a record entry (none when it has no `ports`); Unusable unless each is a port,
+    tcp or udp, and an IP address, and there are at most cluster_spec.MAX_PUBLISHED_PORTS."""
+    ports = entry.get('ports', [])
+    if not isinstance(ports, list) or len(ports) > cluster_spec.MAX_PUBLISHED_PORTS:
+        raise Unusable('cluster %r has no valid ports' % name)
+    found = []
+    for port in ports:
+        if not isinstance(port, dict) or cluster_spec.port_error(port.get('host_port')) \
+                or port.get('protocol') not in cluster_spec.PROTOCOLS or cluster_spec.address_error(port.get('address')):
+            raise Unusable('cluster %r has no valid ports' % name)
+        found.append(HostPort(port['host_port'], port['protocol'], port['address']))
+    return tuple(found)
+
+
+def _entries(text, limit):
+    """([(Allocation, (HostPort...))] sorted by name, how many beyond `limit` were dropped) of a record's text."""
     try:
         clusters = json.loads(text)['clusters']
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
@@ -158,8 +173,16 @@ def parse(text, limit=DEFAULT_MAX_CLUSTERS):
             raise Unusable('cluster %r has no valid api_port' % name)
         if not all(isinstance(n, str) for n in pair) or pair not in _PAIRS:
             raise Unusable('cluster %r holds networks kinc never allocates' % name)
-        found.append(Allocation(name, port, pair[0], pair[1]))
+        found.append((Allocation(name, port, pair[0], pair[1]), _host_ports(name, entry)))
     return found[:limit], max(0, len(found) - limit)
+
+
+def parse(text, limit=DEFAULT_MAX_CLUSTERS):
+    """([Allocation] sorted by name, how many entries beyond `limit` were dropped) of a record's text;
+    Unusable unless every entry is a cluster name with a port, one of kinc's own network pairs and valid
+    published ports."""
+    entries, dropped = _entries(text, limit)
+    return [allocation for allocation, _ports in entries], dropped
 
 
 def max_clusters(directory):
@@ -174,7 +197,8 @@ def max_clusters(directory):
 
 
 def _user_record(directory, entry, limit):
-    """(uid, [Allocation], warning or None) of one entry of the record directory; None when it is not a record."""
+    """(uid, [(Allocation, ports)], warning or None) of one entry of the record directory; None when it is not a
+    record."""
     if not _UID_DIR.match(entry):
         return None
     uid = int(entry)
@@ -187,7 +211,7 @@ def _user_record(directory, entry, limit):
         text = _read_capped(path, uid, MAX_RECORD_BYTES)
         if text is None:
             return uid, [], None
-        allocations, dropped = parse(text, limit)
+        allocations, dropped = _entries(text, limit)
     except OSError as exc:
         return uid, [], 'skipped %s: it cannot be read (%s)' % (path, exc.strerror or exc)
     except Unusable as exc:
@@ -201,7 +225,7 @@ def _user_record(directory, entry, limit):
 
 
 def _records(directory, skip_uid=None):
-    """([(uid, [Allocation])] of every user's usable record but skip_uid's, [warning])."""
+    """([(uid, [(Allocation, ports)])] of every user's usable record but skip_uid's, [warning])."""
     limit = max_clusters(directory)
     try:
         entries = sorted(os.listdir(directory))
@@ -219,22 +243,39 @@ def _records(directory, skip_uid=None):
     return found, warnings
 
 
+def others_with_ports(directory, uid):
+    """([(holder, Allocation)], [HeldPort], [warning]) of every other user's clusters; holder describes the
+    cluster."""
+    found, warnings = _records(directory, uid)
+    held = [("cluster %r of %s" % (a.name, _user(owner)), a, ports)
+            for owner, entries in found for a, ports in entries]
+    return ([(holder, a) for holder, a, _ports in held],
+            [HeldPort(holder, None, port) for holder, _a, ports in held for port in ports], warnings)
+
+
 def others(directory, uid):
     """([(holder, Allocation)] of every other user's clusters, [warning]); holder describes the cluster."""
-    found, warnings = _records(directory, uid)
-    return [("cluster %r of %s" % (a.name, _user(owner)), a) for owner, allocations in found for a in allocations], \
-        warnings
+    held, _ports, warnings = others_with_ports(directory, uid)
+    return held, warnings
 
 
 def recorded_names(directory):
     """{uid: [cluster name]} of every user's usable record (what kinc_host may size a host for)."""
-    return dict((owner, [a.name for a in allocations]) for owner, allocations in _records(directory)[0])
+    return dict((owner, [a.name for a, _ports in entries]) for owner, entries in _records(directory)[0])
 
 
-def write(directory, uid, allocations):
-    """Replace this user's record with `allocations` ({name: Allocation}); returns whether it changed."""
+def _port_entries(ports):
+    return [dict(host_port=p.host_port, protocol=p.protocol, address=p.address) for p in sorted(set(ports))]
+
+
+def write(directory, uid, allocations, ports=None):
+    """Replace this user's record with `allocations` ({name: Allocation}) and their published host ports
+    (`ports`, {name: [HostPort]}; None keeps the ports the record holds); returns whether it changed."""
+    if ports is None:
+        ports = read_own_ports(directory, uid) or {}
     text = json.dumps({'uid': uid, 'clusters': dict(
-        (a.name, {'api_port': a.api_port, 'pod_subnet': a.pod_subnet, 'service_subnet': a.service_subnet})
+        (a.name, dict({'api_port': a.api_port, 'pod_subnet': a.pod_subnet, 'service_subnet': a.service_subnet},
+                      **({'ports': _port_entries(ports[a.name])} if ports.get(a.name) else {})))
         for a in allocations.values())}, sort_keys=True, indent=1) + '\n'
     why = own_place_reason(directory, uid)
     if why:
@@ -259,5 +300,14 @@ def read_own(directory, uid):
     try:
         text = _read_capped(record_path(directory, uid), uid, MAX_RECORD_BYTES)
         return None if text is None else dict((a.name, a) for a in parse(text, 1 << 16)[0])
+    except (OSError, Unusable):
+        return None
+
+
+def read_own_ports(directory, uid):
+    """{name: (HostPort...)} of this user's record; None when there is none (or it cannot be used)."""
+    try:
+        text = _read_capped(record_path(directory, uid), uid, MAX_RECORD_BYTES)
+        return None if text is None else dict((a.name, ports) for a, ports in _entries(text, 1 << 16)[0])
     except (OSError, Unusable):
         return None

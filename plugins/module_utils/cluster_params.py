@@ -68,6 +68,9 @@ def template_values(params):
         'labels': labels,
         'quoted_labels': quoted,
         'publish': quadlet.publish_port(params['api_address'], params['api_port'], naming.NODE_API_PORT),
+        # The cluster's `ports` (validated): address:host_port:node_port/protocol, in the order given.
+        'published_ports': ['%s/%s' % (quadlet.publish_port(m['address'], m['host_port'], m['node_port']), m['protocol'])
+                            for m in cluster_spec.published_ports(params.get('ports') or [], params['api_address'])[0]],
         'var_volume_unit': var_unit,
         'config_volume_unit': config_unit,
         'node_config_dir': naming.NODE_CONFIG_DIR,

@@ -20,6 +20,7 @@ import re
 
 from ansible.module_utils.common.validation import check_type_bool, check_type_int, check_type_str
 
+from ansible_collections.kinc.kinc.plugins.module_utils import host_network
 from ansible_collections.kinc.kinc.plugins.module_utils import image_reference
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
@@ -60,12 +61,18 @@ CLUSTER_OPTIONS = dict(
     wait_timeout=dict(type='int', default=DEFAULT_WAIT_TIMEOUT),
     kubeconfig_path=dict(type='path'),
     merge_kubeconfig=dict(type='bool', default=False),
+    ports=dict(type='list', elements='dict', default=[], options=dict(
+        host_port=dict(type='int', required=True),
+        node_port=dict(type='int', required=True),
+        protocol=dict(type='str', default='tcp', choices=['tcp', 'udp']),
+        address=dict(type='str'),
+    )),
 )
 
 # The keys of one entry of the role's kinc_clusters list (its meta/argument_specs.yml documents them; a
 # unit test keeps the two equal), and for each the role variable that gives its default.
 ENTRY_KEYS = ('name', 'state', 'api_port', 'image', 'config_mode', 'api_address', 'kubernetes_version',
-              'events', 'merge_kubeconfig', 'kubeconfig_path', 'purge', 'images')
+              'events', 'merge_kubeconfig', 'kubeconfig_path', 'purge', 'images', 'ports')
 # Entry keys that are not kinc_cluster options: the role hands them to other modules (images: kinc_image).
 ROLE_ENTRY_OPTIONS = dict(
     images=dict(type='list', elements='str', default=[]),
@@ -79,6 +86,7 @@ ROLE_DEFAULT_VARIABLES = dict(
     events='kinc_events',
     merge_kubeconfig='kinc_merge_kubeconfig',
     purge='kinc_purge',
+    ports='kinc_ports',
 )
 # Values of the role variables when the inventory sets none (the role's defaults/main.yml; a unit test
 # keeps them equal). '' means "not set" for kubernetes_version and kubeconfig_path.
@@ -91,6 +99,7 @@ ROLE_DEFAULTS = dict(
     kinc_events=False,
     kinc_merge_kubeconfig=False,
     kinc_purge=False,
+    kinc_ports=[],
     kinc_base_port=DEFAULT_BASE_PORT,
     kinc_wait_timeout=DEFAULT_WAIT_TIMEOUT,
 )
@@ -226,6 +235,100 @@ def images_error(images, field='images'):
     return None
 
 
+# -- Published ports (`ports`): host ports forwarded to ports of the node, like kind's extraPortMappings. ------
+PROTOCOLS = ('tcp', 'udp')
+PORT_KEYS = ('host_port', 'node_port', 'protocol', 'address')
+# A cluster publishes at most this many ports (also the most another user's record may claim per cluster).
+MAX_PUBLISHED_PORTS = 32
+_PORTS_EXAMPLE = '[{host_port: 8080, node_port: 30080}]'
+
+
+def _mapped_port_error(value, field, what):
+    value, error = coerce(value, 'int', field)
+    if error is None and not 1 <= value <= MAX_PORT:
+        error = problem(field, '%r is not a port from 1 to %d' % (value, MAX_PORT), 'give %s' % what)
+    return value, error
+
+
+def published_ports(ports, api_address, field='ports'):
+    """(mappings, problems) of a cluster's `ports`: each mapping {host_port, node_port, protocol, address} with
+    protocol tcp and the cluster's `api_address` filled in where left out (`api_address` None: not known yet)."""
+    if not isinstance(ports, list):
+        return [], [problem(field, '%r is not a list' % (ports,), 'give a list such as %s' % _PORTS_EXAMPLE)]
+    if len(ports) > MAX_PUBLISHED_PORTS:
+        return [], [problem(field, '%d ports are more than %d' % (len(ports), MAX_PUBLISHED_PORTS),
+                            'publish at most %d ports per cluster (an ingress controller needs one or two)'
+                            % MAX_PUBLISHED_PORTS)]
+    mappings, found = [], []
+    for position, entry in enumerate(ports):
+        here = '%s[%d]' % (field, position)
+        if not isinstance(entry, dict):
+            found.append(problem(here, '%r is not a mapping' % (entry,), 'write each port as {host_port: 8080, '
+                                 'node_port: 30080}'))
+            continue
+        errors_before = len(found)
+        found += [problem('%s.%s' % (here, key), 'unknown key', 'use %s' % ', '.join(PORT_KEYS))
+                  for key in sorted(entry, key=str) if key not in PORT_KEYS]
+        mapping = dict(protocol=entry.get('protocol') or 'tcp', address=entry.get('address') or api_address)
+        for key, what in (('host_port', 'the host port to publish, e.g. 8080 (not the API port)'),
+                          ('node_port', 'the port in the node: a NodePort from 30000 to 32767, or a pod\'s '
+                                        'hostPort such as 80')):
+            if entry.get(key) is None:
+                found.append(problem('%s.%s' % (here, key), 'missing', 'give %s' % what))
+            else:
+                mapping[key], error = _mapped_port_error(entry[key], '%s.%s' % (here, key), what)
+                found += [error] if error else []
+        found += [e for e in [choice_error(mapping['protocol'], PROTOCOLS, here + '.protocol')] if e]
+        if entry.get('address') is not None:
+            found += [e for e in [address_error(entry['address'], here + '.address')] if e]
+        if len(found) > errors_before:
+            continue
+        for earlier, other in enumerate(mappings):
+            if same_host_port(mapping, other):
+                found.append(problem(here + '.host_port', '%d/%s repeats %s[%d]' % (
+                    mapping['host_port'], mapping['protocol'], field, earlier),
+                    'publish each host port once per address and protocol'))
+        mappings.append(mapping)
+    return mappings, found
+
+
+def same_host_port(one, other):
+    """Whether two mappings ({host_port, protocol, address}) bind the same host port (a wildcard meets all)."""
+    if (one['host_port'], one['protocol']) != (other['host_port'], other['protocol']):
+        return False
+    if one['address'] is None or other['address'] is None or address_error(one['address']) \
+            or address_error(other['address']):
+        return one['address'] == other['address']
+    return host_network.blocks(one['address'], other['address'])
+
+
+def api_port_clashes(mappings, api_ports, field='ports'):
+    """Problems of TCP host ports that are API ports ({port: holder}); the API port is taken on every address."""
+    return [problem('%s[%d].host_port' % (field, position), '%d is the API port of %s' % (
+        mapping['host_port'], api_ports[mapping['host_port']]), 'choose another host port')
+        for position, mapping in enumerate(mappings)
+        if mapping['protocol'] == 'tcp' and mapping['host_port'] in api_ports]
+
+
+def _inventory_port_problems(declared, fields):
+    """Host ports published twice in the inventory, or on a forced API port, of the clusters not absent."""
+    found = []
+    live = [(c, fields[i]) for i, c in enumerate(declared) if c['state'] != 'absent']
+    api_ports = dict((c['api_port'], 'cluster %s' % c.get('name')) for c, _f in live
+                     if isinstance(c.get('api_port'), int))
+    seen = []
+    for cluster, field in live:
+        found += api_port_clashes(cluster['ports'], api_ports, field)
+        for position, mapping in enumerate(cluster['ports']):
+            clash = [name for name, other in seen if same_host_port(mapping, other)]
+            if clash:
+                found.append(problem('%s[%d].host_port' % (field, position), '%d/%s is also published by cluster %s'
+                                     % (mapping['host_port'], mapping['protocol'], clash[0]),
+                                     'give each cluster its own host ports'))
+        seen += [(cluster.get('name'), mapping) for mapping in cluster['ports']]
+    return found
+
+
 VALUE_CHECKS = dict(
     name=name_problem,
     images=images_error,
@@ -237,6 +340,7 @@ VALUE_CHECKS = dict(
     kubernetes_version=version_error,
     kubeconfig_path=kubeconfig_path_error,
     wait_timeout=wait_timeout_error,
+    ports=lambda value, field: (published_ports(value, None, field)[1] or [None])[0],
 )
 
 
@@ -251,6 +355,9 @@ def errors(params, prefix=''):
         error = check(state if option == 'state' else value, prefix + option)
         if error:
             found.append(error)
+    if isinstance(params.get('api_port'), int) and isinstance(params.get('ports'), list):
+        found += api_port_clashes(published_ports(params['ports'], None, prefix + 'ports')[0],
+                                  {params['api_port']: 'this cluster'}, prefix + 'ports')
     if params.get('api_port') is None and state == 'present':
         found.append(problem(prefix + 'api_port', 'required with state=present',
                              'take it from kinc.kinc.kinc_allocate'))
@@ -296,7 +403,9 @@ _ENTRY_TYPES['kubeconfig_path'] = 'str'
 
 def _check_value(key, value, field):
     value, error = coerce(value, _ENTRY_TYPES[key], field)
-    if error is None and key in VALUE_CHECKS and not (key in ('kubernetes_version', 'kubeconfig_path') and value == ''):
+    # ports are checked per cluster, once its api_address is known (declared_clusters).
+    if error is None and key in VALUE_CHECKS and key != 'ports' and not (
+            key in ('kubernetes_version', 'kubeconfig_path') and value == ''):
         error = VALUE_CHECKS[key](value, field)
     return value, error
 
@@ -315,6 +424,7 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
         defaults[key], error = _check_value(key, value, variable)
         if error:
             found.append(error)
+            defaults[key] = [] if key == 'ports' else defaults[key]
     defaults['kubeconfig_path'] = ''
     defaults['images'] = []
     for variable, check in (('kinc_base_port', _base_port_error), ('kinc_wait_timeout', wait_timeout_error)):
@@ -327,6 +437,7 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
         return [], found + [problem(field, '%r is not a list' % (entries,),
                                     'give a list of clusters, e.g. [{name: dev}]')]
     declared = []
+    port_fields = []
     names = {}
     ports = {}
     kubeconfigs = {}
@@ -375,8 +486,12 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
                 found.append(problem(here + '.api_port', '%d is also forced for %s' % (port, ports[port]),
                                      'give each cluster its own port or leave api_port out to allocate one'))
             ports.setdefault(port, here)
+        port_fields.append(here + '.ports' if entry.get('ports') is not None else 'kinc_ports')
+        cluster['ports'], port_problems = published_ports(
+            [] if 'ports' in bad else cluster['ports'], None if 'api_address' in bad else cluster['api_address'], port_fields[-1])
+        found += [p for p in port_problems if p not in found]
         declared.append(cluster)
-    return declared, found
+    return declared, found + _inventory_port_problems(declared, port_fields)
 
 
 def normalize(args):
@@ -399,6 +514,7 @@ def normalize(args):
 
 def allocation_requests(declared, field='kinc_clusters'):
     """kinc_allocate's `clusters` for the present clusters of a declared list, each naming its entry."""
-    return [dict([('name', c['name']), ('api_address', c['api_address']), ('field', '%s[%d]' % (field, position))]
+    return [dict([('name', c['name']), ('api_address', c['api_address']), ('field', '%s[%d]' % (field, position)),
+                  ('ports', c['ports'])]
                  + ([('api_port', c['api_port'])] if 'api_port' in c else []))
             for position, c in enumerate(declared) if c['state'] != 'absent']

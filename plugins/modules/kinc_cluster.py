@@ -124,6 +124,37 @@ options:
     description: Also merge the context C(kinc-<name>) into C(~/.kube/config) (needs PyYAML on the managed host).
     type: bool
     default: false
+  ports: &ports
+    description:
+      - Host ports published to ports of the node (kind's C(extraPortMappings)), one C(PublishPort=) line each
+        in the node's unit, so a NodePort Service or a pod's C(hostPort) (an ingress controller) is reached from
+        the host.
+      - Changing them changes the unit, which restarts a running node (RV(restarted); C(--check --diff) shows the
+        unit's diff and the restart).
+      - This module does not check them against the host; M(kinc.kinc.kinc_allocate) does (and records them
+        host-wide), as the C(kinc.kinc.kinc_cluster) role does before anything changes.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host_port:
+        description: The port on the host.
+        type: int
+        required: true
+      node_port:
+        description:
+          - The port in the node, any from 1 to 65535, for example the C(nodePort) of a NodePort Service
+            (30000-32767) or the C(hostPort) of a pod (80).
+        type: int
+        required: true
+      protocol:
+        description: The protocol.
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      address:
+        description: The host address it is published on. Defaults to O(api_address).
+        type: str
   quadlet_dir:
     description:
       - Directory of the Quadlet units (of every cluster of the call).
@@ -166,7 +197,7 @@ options:
       - Several clusters converged in one call, each a dictionary of the cluster options of this module
         (O(name), O(state), O(api_port), O(pod_subnet), O(service_subnet), O(image), O(api_address),
         O(config_mode), O(kubernetes_version), O(events), O(purge), O(wait), O(wait_timeout), O(kubeconfig_path),
-        O(merge_kubeconfig)), with the same meaning and defaults.
+        O(merge_kubeconfig), O(ports)), with the same meaning and defaults.
       - Mutually exclusive with O(name).
     type: list
     elements: dict
@@ -189,6 +220,7 @@ options:
       wait_timeout: *wait_timeout
       kubeconfig_path: *kubeconfig_path
       merge_kubeconfig: *merge_kubeconfig
+      ports: *ports
       quadlet_units: *quadlet_units
       node_config: *node_config
       node_config_rootful: *node_config_rootful

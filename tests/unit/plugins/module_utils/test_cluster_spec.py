@@ -90,10 +90,10 @@ def test_a_good_list_gets_the_role_defaults_and_keeps_forced_ports_only():
     assert declared == [
         {'name': 'a', 'state': 'present', 'image': 'localhost/kinc-node-test:latest', 'config_mode': 'mounted',
          'api_address': '127.0.0.1', 'kubernetes_version': '', 'events': False, 'merge_kubeconfig': False,
-         'kubeconfig_path': '', 'purge': False, 'images': []},
+         'kubeconfig_path': '', 'purge': False, 'images': [], 'ports': []},
         {'name': 'b', 'state': 'present', 'image': 'localhost/kinc-node-test:latest', 'config_mode': 'mounted',
          'api_address': '127.0.0.1', 'kubernetes_version': '', 'events': True, 'merge_kubeconfig': False,
-         'kubeconfig_path': '', 'purge': False, 'images': [], 'api_port': 7443},
+         'kubeconfig_path': '', 'purge': False, 'images': [], 'ports': [], 'api_port': 7443},
     ]
 
 
@@ -175,8 +175,8 @@ def test_allocation_requests_name_their_entry_and_skip_absent_clusters():
                {'name': 'b', 'api_port': 7000, 'api_address': '127.0.0.2'}]
     declared, _problems = cluster_spec.declared_clusters(entries, {})
     assert cluster_spec.allocation_requests(declared) == [
-        {'name': 'a', 'api_address': '127.0.0.1', 'field': 'kinc_clusters[0]'},
-        {'name': 'b', 'api_address': '127.0.0.2', 'field': 'kinc_clusters[2]', 'api_port': 7000}]
+        {'name': 'a', 'api_address': '127.0.0.1', 'field': 'kinc_clusters[0]', 'ports': []},
+        {'name': 'b', 'api_address': '127.0.0.2', 'field': 'kinc_clusters[2]', 'ports': [], 'api_port': 7000}]
 
 
 @pytest.mark.parametrize('images, message', [
