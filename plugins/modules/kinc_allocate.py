@@ -339,7 +339,7 @@ OPTIONS = dict(
 def _requests(params):
     """([Request], [problem]) of the call."""
     if params['name'] is not None:
-        return [Request(params['name'], None, None, params['api_address'])], []
+        return [Request(params['name'], None, None, params['api_address'], None)], []
     requests, found = [], []
     for position, entry in enumerate(params['clusters']):
         field = entry['field'] or 'clusters[%d]' % position

@@ -30,6 +30,8 @@ SERVICE = NODE + '.service'
 APP = 'localhost/kinc-rt-app:1'
 WHITEOUT = 'localhost/kinc-rt-whiteout:1'
 HOST_PORT = 30080
+# The cluster's published port (`ports`): the test host's PUBLISHED_PORT reaches the node's HOST_PORT.
+PUBLISHED_PORT = 18080
 # critest's own images come from registries; these are built here from Debian's busybox-static (every applet
 # a hard link, so masking one path masks only it; users root, www-data, nobody) and named by its
 # --test-images-file, the way cri-tools documents for runtimes without registry access.
@@ -156,7 +158,8 @@ class Runtime(object):
     def deploy(self):
         return self.run_playbook('day2-deploy.yml', self.inventory, extra_vars={
             'kinc_user': self.host.USER, 'kinc_hosts': 'all', 'kinc_node_image': NODE_IMAGE,
-            'kinc_node_image_build': False, 'kinc_clusters': [{'name': CLUSTER}],
+            'kinc_node_image_build': False,
+            'kinc_clusters': [{'name': CLUSTER, 'ports': [{'host_port': PUBLISHED_PORT, 'node_port': HOST_PORT}]}],
             'day2_images': [APP, '/home/kinc/whiteout.tar', CRITEST_BUSYBOX, CRITEST_WEB]})
 
     def pod(self, name, port_mappings=()):
@@ -286,6 +289,24 @@ def test_two_pods_get_addresses_of_the_pod_range_talk_over_tcp_and_a_host_port_r
         runtime.crictl('stopp', pod)
         runtime.crictl('rmp', pod)
     assert server_id and client_id
+
+
+def test_a_host_port_pod_is_reached_from_the_test_host_through_the_published_port(runtime):
+    unit = runtime.user('cat', '/home/kinc/.config/containers/systemd/%s.container' % NODE).stdout.decode()
+    assert 'PublishPort=127.0.0.1:%d:%d/tcp' % (PUBLISHED_PORT, HOST_PORT) in unit.splitlines()
+    # The port is recorded host-wide with the allocation, for every other user's run to see.
+    uid = runtime.user('id', '-u').stdout.decode().strip()
+    record = json.loads(runtime.host.exec('cat', '/var/lib/kinc/allocations/%s/record.json' % uid).stdout)
+    assert record['clusters'][CLUSTER]['ports'] == [{'host_port': PUBLISHED_PORT, 'protocol': 'tcp',
+                                                     'address': '127.0.0.1'}]
+    # An ingress controller's way: a pod with a hostPort (CRI-O's hostport DNAT in the node), no Service.
+    web, web_config = runtime.pod('ingress', port_mappings=[(8080, HOST_PORT)])
+    runtime.container(web, web_config, 'httpd', APP, ['httpd', '-f', '-p', '8080', '-h', '/www'])
+    script = ('exec 3<>/dev/tcp/127.0.0.1/%d; printf "GET /index.html HTTP/1.0\\r\\n\\r\\n" >&3; cat <&3'
+              % PUBLISHED_PORT)
+    wait_until('the hostPort pod to answer on the test host', lambda: runtime.host.exec(
+        'timeout', '10', 'bash', '-c', script, check=False).stdout.rstrip().endswith(b'kinc-rt-app'), attempts=50)
+    runtime.crictl('rmp', '--force', web)
 
 
 def test_an_image_with_an_opaque_whiteout_unpacks_and_runs(runtime):

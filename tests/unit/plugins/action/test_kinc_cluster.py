@@ -18,9 +18,12 @@ from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 TESTHOST_IMAGE = os.environ.get('KINC_TESTHOST_IMAGE', 'localhost/kinc-testhost:trixie')
 
 
-# What the generated service of a node rendered with options(api_port=7443) runs `podman run` with.
+# Published ports of the node the Quadlet generator tests render: one on the API address, one of its own.
+PORTS = [{'host_port': 8080, 'node_port': 30080}, {'host_port': 5353, 'node_port': 53, 'protocol': 'udp', 'address': '::1'}]
+# What the generated service of a node rendered with options(api_port=7443, ports=PORTS) runs `podman run` with.
 NODE_RUN_ARGUMENTS = (
     '--name kinc-dev-control-plane', '--hostname kinc-dev-control-plane', '--publish 127.0.0.1:7443:6443',
+    '--publish 127.0.0.1:8080:30080/tcp', '--publish [::1]:5353:53/udp',
     '-v kinc-dev-var-data:/var:suid,exec,dev', '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
     '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev', '--label io.kinc.api-port=7443',
     '--label io.kinc.managed-by=kinc.kinc', '--privileged', '--stop-timeout=100', '--pids-limit -1',
@@ -65,6 +68,26 @@ def test_container_unit_carries_names_labels_publish_and_volumes():
     assert lines(unit, 'Tmpfs') == ['/tmp', '/run']
     assert lines(unit, 'WantedBy') == ['default.target']
     assert lines(unit, 'Restart') == ['on-failure']
+
+
+def test_each_published_port_is_one_publish_line_after_the_api_in_the_order_given():
+    unit = action.render_units(options(api_address='127.0.0.2', ports=[
+        {'host_port': '8443', 'node_port': 443}, {'host_port': 8080, 'node_port': 80, 'address': '0.0.0.0'},
+        {'host_port': 5353, 'node_port': 53, 'protocol': 'udp', 'address': '::1'}]))['kinc-dev-control-plane.container']
+    assert lines(unit, 'PublishPort') == ['127.0.0.2:6443:6443', '127.0.0.2:8443:443/tcp', '0.0.0.0:8080:80/tcp',
+                                          '[::1]:5353:53/udp']
+    assert lines(action.render_units(options())['kinc-dev-control-plane.container'], 'PublishPort') == [
+        '127.0.0.1:6443:6443']
+
+
+def test_a_port_change_changes_what_the_node_runs_with_so_a_running_node_restarts():
+    # The digest the container carries is over the units: a changed PublishPort= restarts the node
+    # (cluster_manager.restart_needed), and only a change does.
+    from ansible_collections.kinc.kinc.plugins.module_utils import node_digest
+    before = node_digest.digest(action.render_units(options(ports=[{'host_port': 8080, 'node_port': 30080}])), {})
+    same = node_digest.digest(action.render_units(options(ports=[{'host_port': 8080, 'node_port': 30080}])), {})
+    after = node_digest.digest(action.render_units(options(ports=[{'host_port': 8081, 'node_port': 30080}])), {})
+    assert before == same != after
 
 
 def test_the_node_stops_within_podmans_stop_timeout_and_lifts_podmans_pids_limit():
@@ -140,7 +163,7 @@ def test_the_real_quadlet_generator_accepts_the_units(tmp_path):
         pytest.skip('podman is not installed')
     if subprocess.run(['podman', 'image', 'exists', TESTHOST_IMAGE], check=False).returncode != 0:
         pytest.skip('%s is missing; build it with tests/tooling/build-testhost.sh' % TESTHOST_IMAGE)
-    for name, text in action.render_units(options(api_port=7443)).items():
+    for name, text in action.render_units(options(api_port=7443, ports=PORTS)).items():
         (tmp_path / name).write_text(text)
     os.chmod(str(tmp_path), 0o755)
     done = _quadlet_dryrun(str(tmp_path))

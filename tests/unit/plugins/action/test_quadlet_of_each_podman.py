@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
 
-from test_kinc_cluster import NODE_RUN_ARGUMENTS, _generated_services, options
+from test_kinc_cluster import NODE_RUN_ARGUMENTS, PORTS, _generated_services, options
 
 MATRIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'tooling', 'podman-matrix.txt')
 
@@ -48,7 +48,7 @@ def contains(words, part):
 @pytest.mark.parametrize('version', versions())
 def test_the_quadlet_generator_accepts_the_units(version, tmp_path):
     quadlet = os.path.join(build_of(version), 'libexec', 'podman', 'quadlet')
-    for name, text in action.render_units(options(api_port=7443)).items():
+    for name, text in action.render_units(options(api_port=7443, ports=PORTS)).items():
         (tmp_path / name).write_text(text)
     done = subprocess.run([quadlet, '-dryrun', '-user'], env=dict(os.environ, QUADLET_UNIT_DIRS=str(tmp_path)),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)

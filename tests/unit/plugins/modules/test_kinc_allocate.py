@@ -239,3 +239,49 @@ def test_check_mode_leaves_a_rootless_user_without_podman_storage_alone(run, mon
     (tmp_path / '.local' / 'share' / 'containers').mkdir(parents=True)
     run({'name': 'dev'}, host, check_mode=True)
     assert commands(host)[0][:2] == ['volume', 'ls']
+
+
+WEB_PORTS = [{'host_port': 8080, 'node_port': 30080}]
+
+
+def test_published_ports_are_recorded_host_wide_and_a_change_is_reported_first_in_check_mode(run, record_dir, host):
+    first = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host)
+    assert first['changed'] is True and first['clusters'][0]['ports_changed'] is True
+    assert record(record_dir, os.geteuid())['clusters']['web']['ports'] == [
+        {'host_port': 8080, 'protocol': 'tcp', 'address': '127.0.0.1'}]
+    # Unchanged: nothing to do, and its own listener on the port is no problem.
+    again = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host, listening=[('127.0.0.1', 8080)])
+    assert again['changed'] is False and again['clusters'][0]['ports_changed'] is False
+    # Left out, the recorded ports stay.
+    assert run({'name': 'web'}, host)['changed'] is False
+    moved = [{'host_port': 8081, 'node_port': 30080}]
+    planned = run({'clusters': [{'name': 'web', 'ports': moved}]}, host, check_mode=True, diff=True)
+    assert planned['changed'] is True and planned['clusters'][0]['ports_changed'] is True
+    assert planned['diff']['before']['web']['ports'] == [{'host_port': 8080, 'protocol': 'tcp', 'address': '127.0.0.1'}]
+    assert planned['diff']['after']['web']['ports'] == [{'host_port': 8081, 'protocol': 'tcp', 'address': '127.0.0.1'}]
+    assert record(record_dir, os.geteuid())['clusters']['web']['ports'][0]['host_port'] == 8080
+    assert run({'clusters': [{'name': 'web', 'ports': moved}]}, host)['changed'] is True
+    assert record(record_dir, os.geteuid())['clusters']['web']['ports'][0]['host_port'] == 8081
+
+
+def test_a_port_another_users_stopped_cluster_publishes_is_refused_before_anything_changes(run, record_dir, host):
+    write_record(record_dir, 4242, {'ingress': {'api_port': 7443, 'pod_subnet': '10.244.43.0/24',
+                                                'service_subnet': '10.43.0.0/16',
+                                                'ports': [{'host_port': 8080, 'protocol': 'tcp', 'address': '0.0.0.0'}]}})
+    failed = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host)
+    assert failed['msg'] == ("clusters[0].ports[0].host_port: 8080/tcp on 127.0.0.1 is published by cluster 'ingress' "
+                             "of uid 4242; fix: choose another host port, or remove it from that cluster first")
+    assert host.volume_labels() == {} and host.mutating() == []
+    # No cluster publishes an API port of any user's cluster.
+    result = run({'clusters': [{'name': 'two', 'ports': [{'host_port': 7443, 'node_port': 80}]}]}, host)
+    assert result['msg'] == ("clusters[0].ports[0].host_port: 7443 is the API port of cluster 'ingress' of uid 4242; "
+                             "fix: choose another host port")
+    # Nor is an API port allocated on a published one (the cluster's own included).
+    result = run({'clusters': [{'name': 'web', 'ports': [{'host_port': 6443, 'node_port': 80}]}]}, host)
+    assert result['clusters'][0]['api_port'] == 6444
+
+
+def test_a_new_port_with_a_listener_is_refused(run, host):
+    failed = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host, check_mode=True,
+                 listening=[('0.0.0.0', 8080)])
+    assert failed['msg'].startswith('clusters[0].ports[0].host_port: 8080/tcp on 127.0.0.1 is in use on this host')
