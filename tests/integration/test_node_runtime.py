@@ -304,6 +304,28 @@ def test_a_host_port_pod_is_reached_from_the_test_host_through_the_published_por
     runtime.crictl('rmp', '--force', web)
 
 
+def test_check_diff_shows_a_port_change_and_the_restart_it_causes_then_the_run_moves_the_port(runtime):
+    moved = {'kinc_user': runtime.host.USER, 'kinc_hosts': 'all', 'kinc_node_image': NODE_IMAGE,
+             'kinc_node_image_build': False,
+             'kinc_clusters': [{'name': CLUSTER, 'ports': [{'host_port': PUBLISHED_PORT + 1, 'node_port': HOST_PORT}]}]}
+    unit_path = '/home/kinc/.config/containers/systemd/%s.container' % NODE
+    before = runtime.user('cat', unit_path).stdout
+    planned = runtime.run_playbook('deploy-converged.yml', runtime.inventory, extra_vars=moved, check=True,
+                                   diff=True)['kinc_cluster_converged']
+    assert planned['changed'] is True
+    assert 'restart %s' % SERVICE in [a.split(': ', 1)[-1] for a in planned['actions']], planned['actions']
+    diff = [d for d in planned['diff'] if d.get('before_header', '').endswith('.container')][0]
+    old, new = ['PublishPort=127.0.0.1:%d:%d/tcp' % (port, HOST_PORT) for port in (PUBLISHED_PORT, PUBLISHED_PORT + 1)]
+    assert old in diff['before'].splitlines() and new not in diff['before'].splitlines()
+    assert new in diff['after'].splitlines() and old not in diff['after'].splitlines()
+    # Check mode changed nothing.
+    assert runtime.user('cat', unit_path).stdout == before
+    applied = runtime.run_playbook('deploy-converged.yml', runtime.inventory, extra_vars=moved)['kinc_cluster_converged']
+    assert applied['clusters'][0]['restarted'] is True
+    ports = runtime.user('podman', 'port', NODE).stdout.decode()
+    assert '30080/tcp -> 127.0.0.1:%d' % (PUBLISHED_PORT + 1) in ports and ':%d\n' % PUBLISHED_PORT not in ports
+
+
 def test_an_image_with_an_opaque_whiteout_unpacks_and_runs(runtime):
     # The node's storage is overlay in the user namespace, as in the real image: whiteouts are user.* xattrs
     # (userxattr). Loading WHITEOUT (the deploy did, with kinc_image's skopeo) failed with "operation not
