@@ -129,7 +129,7 @@ options:
       - Host ports published to ports of the node (kind's C(extraPortMappings)), one C(PublishPort=) line each
         in the node's unit, so a NodePort Service or a pod's C(hostPort) (an ingress controller) is reached from
         the host.
-      - Changing them changes the unit, which restarts a running node (RV(restarted); C(--check --diff) shows the
+      - Changing them changes the unit, which restarts a running node (RV(cluster.restarted); C(--check --diff) shows the
         unit's diff and the restart).
       - This module does not check them against the host; M(kinc.kinc.kinc_allocate) does (and records them
         host-wide), as the C(kinc.kinc.kinc_cluster) role does before anything changes.

@@ -40,8 +40,8 @@ def test_ports_get_tcp_and_the_clusters_api_address_and_kinc_ports_is_the_defaul
     ([{'host_port': 8080, 'node_port': 80, 'address': 'localhost'}],
      "kinc_clusters[0].ports[0].address: 'localhost' is not a unicast IP address; fix: give the host address to "
      "publish the API on, such as 127.0.0.1"),
-    ([{'host_port': 8080, 'node_port': 80, 'hostPort': 1}], 'kinc_clusters[0].ports[0].hostPort: unknown key; fix: '
-                                                             'use host_port, node_port, protocol, address'),
+    ([{'host_port': 8080, 'node_port': 80, 'hostPort': 1}],
+     'kinc_clusters[0].ports[0].hostPort: unknown key; fix: use host_port, node_port, protocol, address'),
     ([{'host_port': 8080, 'node_port': 80}, {'host_port': 8080, 'node_port': 81, 'address': '0.0.0.0'}],
      'kinc_clusters[0].ports[1].host_port: 8080/tcp repeats kinc_clusters[0].ports[0]; fix: publish each host port '
      'once per address and protocol'),
