@@ -20,11 +20,13 @@ description:
   - Checks types, choices, unknown keys, names (DNS-1123 labels of at most 40 characters), names declared twice,
     API ports (1 to 65535; a port forced for two present clusters), image references
     (C([registry/]name[:tag][@digest]), so no options and no C(%) specifiers reach a Quadlet unit), API addresses,
-    Kubernetes versions, kubeconfig paths and timeouts.
+    Kubernetes versions, kubeconfig paths, timeouts and published ports (C(ports): host and node port 1 to 65535,
+    tcp or udp, an IP address; a host port given twice in a cluster, published by two present clusters on the
+    same address or a wildcard, or equal to a forced API port).
   - Returns the list with the role-wide defaults applied (RV(clusters)), which role C(kinc.kinc.kinc_cluster) keeps
     as C(kinc_cluster_declared).
-  - Runs on the controller only and reads no host. What depends on the host (a forced port held by another
-    cluster or in use, the lowest port a rootless user may publish on) is checked by M(kinc.kinc.kinc_allocate)
+  - Runs on the controller only and reads no host. What depends on the host (a forced or published port held by
+    another cluster or in use, the lowest port a rootless user may publish on) is checked by M(kinc.kinc.kinc_allocate)
     in check mode.
 options:
   clusters:
@@ -34,8 +36,8 @@ options:
   role_vars:
     description:
       - The role-wide defaults (C(kinc_state), C(kinc_node_image), C(kinc_config_mode), C(kinc_api_address),
-        C(kinc_kubernetes_version), C(kinc_events), C(kinc_merge_kubeconfig), C(kinc_purge), C(kinc_base_port),
-        C(kinc_wait_timeout)); missing ones take the role's defaults.
+        C(kinc_kubernetes_version), C(kinc_events), C(kinc_merge_kubeconfig), C(kinc_purge), C(kinc_ports),
+        C(kinc_base_port), C(kinc_wait_timeout)); missing ones take the role's defaults.
     type: dict
     default: {}
   field:
