@@ -14,10 +14,11 @@ from ansible_collections.kinc.kinc.plugins.module_utils.allocation import TakenN
 
 # labelled_objects: [(description, labels)], volumes first (the record kinc_allocate writes);
 # volume_labels: {volume name: labels} of every volume; taken_ports: set of ints (published by containers);
-# listeners: [(ip_address, port)] of listening sockets; taken_networks: [TakenNetwork]; published: [(container
-# name, its kinc cluster label or None, PortMapping)] of every port a container publishes.
+# listeners: [(ip_address, port)] of listening TCP sockets; taken_networks: [TakenNetwork]; published:
+# [(container name, its kinc cluster label or None, PortMapping)] of every port a container publishes;
+# udp_listeners: [(ip_address, port)] of bound UDP sockets.
 HostFacts = namedtuple('HostFacts', ['labelled_objects', 'volume_labels', 'taken_ports', 'listeners',
-                                     'taken_networks', 'published'])
+                                     'taken_networks', 'published', 'udp_listeners'])
 
 
 def labelled_objects(volumes, containers=()):
@@ -36,7 +37,7 @@ def gather_facts(client, proc='/proc', names=None):
     labelled = labelled_objects(volumes)
     volume_labels = dict((v.name, v.labels) for v in volumes)
     if names is not None and set(names) <= set(existing_allocations(labelled)):
-        return HostFacts(labelled, volume_labels, set(), [], [], [])
+        return HostFacts(labelled, volume_labels, set(), [], [], [], [])
     containers = client.containers() if client else []
     labelled = labelled_objects(volumes, containers)
     # A stopped container binds its published ports again when it starts.
@@ -45,4 +46,5 @@ def gather_facts(client, proc='/proc', names=None):
     networks += [TakenNetwork(subnet, 'Podman network %s' % n.name) for n in (client.networks() if client else [])
                  for subnet in n.subnets if ':' not in subnet]
     published = [(c.name, c.labels.get(naming.LABEL_CLUSTER), p) for c in containers for p in c.ports]
-    return HostFacts(labelled, volume_labels, ports, host_network.listeners(proc), networks, published)
+    return HostFacts(labelled, volume_labels, ports, host_network.listeners(proc), networks, published,
+                     host_network.listeners(proc, 'udp'))

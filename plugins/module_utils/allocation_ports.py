@@ -8,7 +8,8 @@ Host ports are host-wide like API ports. A host port is refused when
 - it is a TCP port that is the API port of any cluster of any user (an API port is taken on every address);
 - a cluster of any user publishes it (the labels and the host-wide record: stopped clusters included) on the
   same address or a wildcard, with the same protocol;
-- it is new for the cluster and a container publishes it, or (TCP) a socket listens on its address or a wildcard.
+- it is new for the cluster and a container publishes it, or a socket of its protocol listens on (UDP: is bound
+  to) its address or a wildcard.
 A port the cluster already publishes is not checked against listeners: its own node listens there.
 """
 
@@ -63,8 +64,7 @@ def _problem(name, port, field, held, api_ports, containers, listeners, lowest_p
     if users:
         return cluster_spec.problem(field, '%s is published by container %s' % (what, users[0]),
                                     'choose another host port, or stop that container')
-    if port.protocol == 'tcp' and any(p == port.host_port and host_network.blocks(ip, port.address)
-                                      for ip, p in listeners):
+    if any(p == port.host_port and host_network.blocks(ip, port.address) for ip, p in listeners[port.protocol]):
         return cluster_spec.problem(field, '%s is in use on this host (a socket listens on it on %s or a wildcard '
                                     'address)' % (what, port.address), 'stop what uses it or choose another host port')
     return None
@@ -76,7 +76,7 @@ def problems(requests, held, api_ports, containers, listeners, lowest_port=1):
     requests: [(cluster name, field of its ports, [HostPort])]; held: [HeldPort] recorded host-wide (this
     user's and other users' clusters); api_ports: {port: holder} of every cluster of any user; containers:
     [(container name, its kinc cluster label or None, podman_client.PortMapping)] of this user's containers;
-    listeners: [(ip_address, port)] of listening TCP sockets."""
+    listeners: {'tcp': [(ip_address, port)] of listening sockets, 'udp': [(ip_address, port)] of bound ones}."""
     recorded = dict((name, set()) for name, _field, _ports in requests)
     for entry in held:
         if entry.owner in recorded:

@@ -15,6 +15,8 @@ import socket
 import struct
 
 TCP_LISTEN = '0A'
+# A UDP socket bound and not connected: it receives on its port.
+UDP_UNCONNECTED = '07'
 DEFAULT_ADDRESS = '127.0.0.1'
 
 
@@ -29,12 +31,13 @@ def _ipv6_from_hex(text):
     return ipaddress.IPv6Address(raw)
 
 
-def parse_listening(text):
-    """Content of /proc/net/tcp or /proc/net/tcp6 -> [(ip_address, port)] of listening sockets."""
+def parse_listening(text, state=TCP_LISTEN):
+    """Content of /proc/net/tcp or /proc/net/tcp6 (or udp, udp6 with state UDP_UNCONNECTED) -> [(ip_address,
+    port)] of listening sockets."""
     found = []
     for line in text.splitlines()[1:]:
         fields = line.split()
-        if len(fields) < 4 or fields[3] != TCP_LISTEN:
+        if len(fields) < 4 or fields[3] != state:
             continue
         address, port = fields[1].split(':')
         ip = _ipv4_from_hex(address) if len(address) == 8 else _ipv6_from_hex(address)
@@ -89,11 +92,12 @@ def _read(path):
         return ''
 
 
-def listeners(proc='/proc'):
-    """[(ip_address, port)] of the listening TCP sockets (IPv4 and IPv6) of this network namespace."""
+def listeners(proc='/proc', protocol='tcp'):
+    """[(ip_address, port)] of the listening TCP (or bound UDP) sockets, IPv4 and IPv6, of this network namespace."""
     listening = []
-    for name in ('tcp', 'tcp6'):
-        listening.extend(parse_listening(_read('%s/net/%s' % (proc, name))))
+    for name in (protocol, protocol + '6'):
+        listening.extend(parse_listening(_read('%s/net/%s' % (proc, name)),
+                                         TCP_LISTEN if protocol == 'tcp' else UDP_UNCONNECTED))
     return listening
 
 

@@ -116,7 +116,7 @@ options:
           - Each is refused when it is below the user's lowest port, a TCP port that is the API port of any
             cluster, published by another cluster of any user (stopped ones included) on the same address or a
             wildcard, or, when the cluster does not publish it yet, published by a container or (TCP) listened on
-            at its address or a wildcard. No API port is allocated on a published TCP host port.
+            at its address or a wildcard (UDP: a bound socket). No API port is allocated on a published TCP host port.
           - They are recorded in the host-wide record with the cluster's allocation, so other users see them.
           - Left out, the ports the record holds for the cluster stay as they are.
         type: list
@@ -358,7 +358,8 @@ def _port_problems(wanted, decided, existing, others, held, facts, lowest):
     api_ports.update((a.api_port, 'cluster %r' % a.name) for a, _existed in decided)
     for holder, allocation in others:
         api_ports.setdefault(allocation.api_port, holder)
-    return allocation_ports.problems(wanted, held, api_ports, facts.published, facts.listeners, lowest)
+    return allocation_ports.problems(wanted, held, api_ports, facts.published,
+                                     dict(tcp=facts.listeners, udp=facts.udp_listeners), lowest)
 
 
 def _port_list(ports):

@@ -6,6 +6,7 @@ and the lock itself, and gathering facts through PodmanClient from captured podm
 import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -35,6 +36,21 @@ def test_listening_sockets_from_proc_net_tcp():
     # Addresses, not their text: Python 3.13 writes the IPv4-mapped one as ::ffff:127.0.0.1.
     assert sorted((str(ip), port) for ip, port in listening) == \
         sorted((str(ipaddress.ip_address(ip)), port) for ip, port in expected)
+
+
+def test_bound_udp_sockets_are_listeners_and_connected_ones_are_not():
+    bound, connected = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        bound.bind(('127.0.0.1', 0))
+        connected.bind(('127.0.0.1', 0))
+        connected.connect(bound.getsockname())
+        udp = [(str(ip), port) for ip, port in host_network.listeners(protocol='udp')]
+        assert ('127.0.0.1', bound.getsockname()[1]) in udp
+        assert ('127.0.0.1', connected.getsockname()[1]) not in udp
+        assert ('127.0.0.1', bound.getsockname()[1]) not in [(str(ip), port) for ip, port in host_network.listeners()]
+    finally:
+        bound.close()
+        connected.close()
 
 
 def test_only_loopback_and_wildcard_listeners_block():

@@ -88,9 +88,10 @@ def port(number, protocol='tcp', address='127.0.0.1'):
     return HostPort(number, protocol, address)
 
 
-def check(ports, held=(), api_ports=None, containers=(), listeners=(), lowest=1, name='web'):
+def check(ports, held=(), api_ports=None, containers=(), listeners=(), lowest=1, name='web', udp=()):
     return problems([(name, 'clusters[0].ports', ports)], list(held), api_ports or {}, list(containers),
-                    [(ipaddress.ip_address(a), p) for a, p in listeners], lowest)
+                    {'tcp': [(ipaddress.ip_address(a), p) for a, p in listeners],
+                     'udp': [(ipaddress.ip_address(a), p) for a, p in udp]}, lowest)
 
 
 def test_a_free_port_passes():
@@ -131,6 +132,12 @@ def test_a_new_port_is_checked_against_containers_and_listeners_but_a_recorded_o
     assert check([port(8080)], listeners=[('0.0.0.0', 8080)]) == [
         'clusters[0].ports[0].host_port: 8080/tcp on 127.0.0.1 is in use on this host (a socket listens on it on '
         '127.0.0.1 or a wildcard address); fix: stop what uses it or choose another host port']
+    # A bound UDP socket takes a UDP port only.
+    assert check([port(5353, 'udp')], udp=[('0.0.0.0', 5353)]) == [
+        'clusters[0].ports[0].host_port: 5353/udp on 127.0.0.1 is in use on this host (a socket listens on it on '
+        '127.0.0.1 or a wildcard address); fix: stop what uses it or choose another host port']
+    assert check([port(5353)], udp=[('0.0.0.0', 5353)]) == []
+    assert check([port(5353, 'udp')], listeners=[('0.0.0.0', 5353)]) == []
     # Its own node publishes it and listens there: not a problem (also without a record).
     own = ('kinc-web-control-plane', 'web', PortMapping('127.0.0.1', 8080, 30080, 'tcp'))
     assert check([port(8080)], containers=[own], listeners=[('127.0.0.1', 8080)]) == []
@@ -139,7 +146,7 @@ def test_a_new_port_is_checked_against_containers_and_listeners_but_a_recorded_o
 
 def test_two_clusters_of_one_call_cannot_share_a_port():
     found = problems([('a', 'clusters[0].ports', [port(8080)]), ('b', 'clusters[1].ports', [port(8080)])],
-                     [], {}, [], [], 1)
+                     [], {}, [], {'tcp': [], 'udp': []}, 1)
     assert found == ["clusters[0].ports[0].host_port: 8080/tcp on 127.0.0.1 is published by cluster 'b'; fix: choose "
                      "another host port, or remove it from that cluster first",
                      "clusters[1].ports[0].host_port: 8080/tcp on 127.0.0.1 is published by cluster 'a'; fix: choose "

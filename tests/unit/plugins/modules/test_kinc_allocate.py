@@ -45,8 +45,8 @@ def run(monkeypatch, tmp_path, capsys, record_dir):
                             lambda self, name, *a, **kw: '/usr/bin/podman' if podman else None)
         monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                             lambda self, argv, data=None, binary_data=False: podman.run(argv, data))
-        monkeypatch.setattr(allocation_host.host_network, 'listeners',
-                            lambda proc: [(ipaddress.ip_address(a), p) for a, p in listening])
+        monkeypatch.setattr(allocation_host.host_network, 'listeners', lambda proc, protocol='tcp': [
+            (ipaddress.ip_address(a), p) for a, p in listening] if protocol == 'tcp' else [])
         monkeypatch.setattr(allocation_host.host_network, 'routes', lambda proc: [])
         args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         args.setdefault('lock_path', str(tmp_path / 'allocate.lock'))
