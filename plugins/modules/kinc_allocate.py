@@ -116,7 +116,7 @@ options:
           - Each is refused when it is below the user's lowest port, a TCP port that is the API port of any
             cluster, published by another cluster of any user (stopped ones included) on the same address or a
             wildcard, or, when the cluster does not publish it yet, published by a container or (TCP) listened on
-            at its address or a wildcard (UDP: a bound socket). No API port is allocated on a published TCP host port.
+            at its address or a wildcard (for UDP, a bound socket). No API port is allocated on a published TCP host port.
           - They are recorded in the host-wide record with the cluster's allocation, so other users see them.
           - Left out, the ports the record holds for the cluster stay as they are.
         type: list

@@ -20,7 +20,7 @@ description:
   - Checks types, choices, unknown keys, names (DNS-1123 labels of at most 40 characters), names declared twice,
     API ports (1 to 65535; a port forced for two present clusters), image references
     (C([registry/]name[:tag][@digest]), so no options and no C(%) specifiers reach a Quadlet unit), API addresses,
-    Kubernetes versions, kubeconfig paths, timeouts and published ports (C(ports): host and node port 1 to 65535,
+    Kubernetes versions, kubeconfig paths, timeouts and published ports (C(ports), each with host and node port 1 to 65535,
     tcp or udp, an IP address; a host port given twice in a cluster, published by two present clusters on the
     same address or a wildcard, or equal to a forced API port).
   - Returns the list with the role-wide defaults applied (RV(clusters)), which role C(kinc.kinc.kinc_cluster) keeps
