@@ -12,7 +12,8 @@ documentation and roles/kinc_host/README.md say it for users):
   only that user writes its record, <uid>/record.json. Nobody else can take that place.
 - Every other user's record is untrusted input: opened without following links and without blocking, read only
   when it is a regular file of its uid within MAX_RECORD_BYTES, and used only when every entry is a cluster name,
-  a port and one of kinc's own network pairs. At most max-clusters-per-user entries of a user count (the admin
+  a port, one of kinc's own network pairs and at most cluster_spec.MAX_PUBLISHED_PORTS valid published host ports
+  (a port, tcp or udp, an IP address). At most max-clusters-per-user entries of a user count (the admin
   may write that number as root into HOST_RECORD_DIR/max-clusters-per-user; default DEFAULT_MAX_CLUSTERS).
   Anything else is skipped with a warning naming the file; it never fails, hangs or crashes a run.
 - Allocating locks the directory itself (flock), host-wide. Any user can hold that lock; a run that times out
