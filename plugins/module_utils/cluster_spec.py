@@ -402,10 +402,10 @@ _ENTRY_TYPES['kubeconfig_path'] = 'str'
 
 
 def _check_value(key, value, field):
+    if key == 'ports':
+        return value, None  # checked per cluster, once its api_address is known (declared_clusters)
     value, error = coerce(value, _ENTRY_TYPES[key], field)
-    # ports are checked per cluster, once its api_address is known (declared_clusters).
-    if error is None and key in VALUE_CHECKS and key != 'ports' and not (
-            key in ('kubernetes_version', 'kubeconfig_path') and value == ''):
+    if error is None and key in VALUE_CHECKS and not (key in ('kubernetes_version', 'kubeconfig_path') and value == ''):
         error = VALUE_CHECKS[key](value, field)
     return value, error
 
@@ -424,7 +424,6 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
         defaults[key], error = _check_value(key, value, variable)
         if error:
             found.append(error)
-            defaults[key] = [] if key == 'ports' else defaults[key]
     defaults['kubeconfig_path'] = ''
     defaults['images'] = []
     for variable, check in (('kinc_base_port', _base_port_error), ('kinc_wait_timeout', wait_timeout_error)):
@@ -488,7 +487,7 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
             ports.setdefault(port, here)
         port_fields.append(here + '.ports' if entry.get('ports') is not None else 'kinc_ports')
         cluster['ports'], port_problems = published_ports(
-            [] if 'ports' in bad else cluster['ports'], None if 'api_address' in bad else cluster['api_address'], port_fields[-1])
+            cluster['ports'], None if 'api_address' in bad else cluster['api_address'], port_fields[-1])
         found += [p for p in port_problems if p not in found]
         declared.append(cluster)
     return declared, found + _inventory_port_problems(declared, port_fields)

@@ -47,7 +47,8 @@ def test_ports_get_tcp_and_the_clusters_api_address_and_kinc_ports_is_the_defaul
      'once per address and protocol'),
     ([{'host_port': 6443, 'node_port': 80}], 'kinc_clusters[0].ports[0].host_port: 6443 is the API port of cluster a; '
                                              'fix: choose another host port'),
-    ('8080:80', "kinc_clusters[0].ports: '8080:80' is not a list; fix: give a list, e.g. [localhost/app:dev]"),
+    ('8080:80', "kinc_clusters[0].ports: '8080:80' is not a list; fix: give a list such as [{host_port: 8080, "
+                "node_port: 30080}]"),
 ])
 def test_every_bad_port_is_named_with_its_fix(ports, message):
     assert message in declared({'name': 'a', 'api_port': 6443, 'ports': ports})[1]
@@ -69,6 +70,8 @@ def test_the_same_port_on_another_address_or_protocol_is_fine_but_not_in_two_clu
 
 
 def test_a_bad_kinc_ports_is_reported_once_for_all_clusters():
+    assert declared({'name': 'a'}, {'name': 'b'}, kinc_ports='8080')[1] == [
+        "kinc_ports: '8080' is not a list; fix: give a list such as [{host_port: 8080, node_port: 30080}]"]
     found = declared({'name': 'a'}, {'name': 'b'}, kinc_ports=[{'host_port': 8080}])[1]
     assert found.count('kinc_ports[0].node_port: missing; fix: give the port in the node: a NodePort from 30000 to '
                        "32767, or a pod's hostPort such as 80") == 1
