@@ -398,7 +398,8 @@ def _missing_volumes(decided, facts):
 
 
 def _summary(entries):
-    return dict((e['name'], dict((k, e[k]) for k in ('api_port', 'pod_subnet', 'service_subnet', 'ports')))
+    # Published ports only where there are any: most clusters have none.
+    return dict((e['name'], dict((k, e[k]) for k in ('api_port', 'pod_subnet', 'service_subnet', 'ports') if e[k]))
                 for e in entries)
 
 

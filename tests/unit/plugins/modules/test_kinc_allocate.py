@@ -87,7 +87,7 @@ def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_recor
                                     'kinc-dev-config': labels('dev', 6443, 43)}
     assert result['created_volumes'] == ['kinc-dev-var-data', 'kinc-dev-config']
     assert result['diff'] == {'before': {}, 'after': {'dev': {'api_port': 6443, 'pod_subnet': '10.244.43.0/24',
-                                                              'service_subnet': '10.43.0.0/16', 'ports': []}}}
+                                                              'service_subnet': '10.43.0.0/16'}}}
 
 
 def test_a_fleet_is_allocated_with_one_podman_run_that_creates_every_volume(run, host):
