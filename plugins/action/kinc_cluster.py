@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import yaml
@@ -58,6 +59,9 @@ PATCHED_HEADER = ('# kinc\'s kubeadm configuration (files/image/rootfs/etc/kinc/
 def patch_kubeadm_config(text, patches):
     """The rendered kubeadm configuration with `patches` merged (node_settings.apply_patches)."""
     documents = [d for d in yaml.safe_load_all(text) if d]
+    # Plain lists, dicts and strings: ansible-core hands over its own (tagged) subclasses, which PyYAML's safe
+    # dumper cannot represent.
+    patches = json.loads(json.dumps(patches))
     try:
         documents = node_settings.apply_patches(documents, patches)
     except ValueError as exc:

@@ -269,3 +269,18 @@ def test_the_real_quadlet_generator_passes_the_limits_to_podman(tmp_path):
     node = _generated_services(done.stdout)['kinc-dev-control-plane.service']
     exec_start = [line for line in node.splitlines() if line.startswith('ExecStart=')][0]
     assert ' --memory=2g --cpus=2 ' in exec_start
+
+
+def test_patches_in_ansibles_own_container_types_are_written_as_plain_yaml():
+    # ansible-core hands task arguments over as subclasses of list, dict and str (data tagging).
+    class Tagged(list):
+        pass
+
+    class Text(str):
+        pass
+
+    patch = {'kind': Text('ClusterConfiguration'), 'apiServer': {'extraArgs': Tagged([{'name': Text('v'),
+                                                                                       'value': Text('2')}])}}
+    text = action.patch_kubeadm_config('kind: ClusterConfiguration\napiServer: {}\n', [patch])
+    assert text == action.PATCHED_HEADER + '---\nkind: ClusterConfiguration\napiServer:\n  extraArgs:\n  - name: v\n' \
+        '    value: \'2\'\n'
