@@ -135,8 +135,7 @@ def _paths(patch, prefix=''):
         path = prefix + key
         yield path, not isinstance(value, dict)
         if isinstance(value, dict):
-            for below in _paths(value, path + '.'):
-                yield below
+            yield from _paths(value, path + '.')
 
 
 def patches_error(patches, config_mode='mounted', field='kubeadm_patches'):

@@ -127,7 +127,7 @@ options:
   node_labels: &node_labels
     description:
       - Labels kubelet gives the node when it registers (C(--node-labels), in the kubeadm configuration's
-        InitConfiguration C(nodeRegistration.kubeletExtraArgs) as C(node-labels)), e.g. C({ingress-ready: "true"}).
+        InitConfiguration C(nodeRegistration.kubeletExtraArgs) as C(node-labels)), for example C(ingress-ready=true).
       - Keys and values follow Kubernetes' label syntax; kubelet may not set labels of the C(kubernetes.io) and
         C(k8s.io) namespaces except its own (C(node.kubernetes.io/), C(kubelet.kubernetes.io/) and a few more).
       - Applied on the node's first boot, like the rest of the kubeadm configuration.
@@ -136,7 +136,7 @@ options:
   kubeadm_patches: &kubeadm_patches
     description:
       - Documents merged into the kubeadm configuration kinc renders (O(config_mode=mounted) only), like kind's
-        C(kubeadmConfigPatches), each into the document of its C(kind) (and C(apiVersion) when given):
+        C(kubeadmConfigPatches), each into the document of its C(kind) (and C(apiVersion) when given), one of
         C(InitConfiguration), C(ClusterConfiguration), C(KubeletConfiguration) or C(KubeProxyConfiguration).
       - Mappings are merged key by key, a null value removes a key, and any other value (lists included)
         replaces the document's.
