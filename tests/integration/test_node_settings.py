@@ -8,6 +8,7 @@ before anything changes; where the host delegates memory and cpu, the limits are
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -93,6 +94,9 @@ def test_labels_and_patches_are_in_the_configuration_the_node_used_in_both_modes
                         check=False).returncode == 1
     # No limits declared: kubelet reserves nothing.
     assert node_file(host, 'lab', '/run/kinc/kubelet.env') == 'KUBELET_EXTRA_ARGS=\n'
+    # The same declaration again changes nothing (the merged YAML is written the same way every time).
+    code, output = deploy(host, tmp_path, CLUSTERS)
+    assert code == 0 and re.search(r'^%s\s+: ok=\d+\s+changed=0 ' % re.escape(host.name), output, re.M), output
 
 
 def user_controllers(host):
