@@ -20,7 +20,9 @@ description:
   - Checks types, choices, unknown keys, names (DNS-1123 labels of at most 40 characters), names declared twice,
     API ports (1 to 65535; a port forced for two present clusters), image references
     (C([registry/]name[:tag][@digest]), so no options and no C(%) specifiers reach a Quadlet unit), API addresses,
-    Kubernetes versions, kubeconfig paths and timeouts.
+    Kubernetes versions, kubeconfig paths, timeouts, node labels (Kubernetes' label syntax), kubeadm patches (a
+    mapping per document, of a kind kinc renders, not changing what kinc sets, in mounted mode only) and the
+    C(memory) and C(cpus) limits.
   - Returns the list with the role-wide defaults applied (RV(clusters)), which role C(kinc.kinc.kinc_cluster) keeps
     as C(kinc_cluster_declared).
   - Runs on the controller only and reads no host. What depends on the host (a forced port held by another
@@ -74,13 +76,15 @@ RETURN = r'''
 clusters:
   description:
     - The clusters with the role-wide defaults applied and scalar types converted. C(api_port) is there only
-      when the entry forces one; C(kubernetes_version) and C(kubeconfig_path) are empty when not set.
+      when the entry forces one; C(kubernetes_version), C(kubeconfig_path), C(memory) and C(cpus) are empty when
+      not set.
   returned: always
   type: list
   elements: dict
   sample: [{"name": "dev", "state": "present", "image": "localhost/kinc-node:v1.37.1", "config_mode": "mounted",
             "api_address": "127.0.0.1", "kubernetes_version": "", "events": false, "merge_kubeconfig": false,
-            "kubeconfig_path": "", "purge": false}]
+            "kubeconfig_path": "", "purge": false, "images": [], "node_labels": {}, "kubeadm_patches": [],
+            "memory": "", "cpus": ""}]
 allocation_requests:
   description:
     - The clusters that are not absent, as O(kinc.kinc.kinc_allocate#module:clusters) takes them, each with the
