@@ -85,6 +85,8 @@ ROLE_DEFAULT_VARIABLES = dict(
     events='kinc_events',
     merge_kubeconfig='kinc_merge_kubeconfig',
     purge='kinc_purge',
+    memory='kinc_memory',
+    cpus='kinc_cpus',
 )
 # Values of the role variables when the inventory sets none (the role's defaults/main.yml; a unit test
 # keeps them equal). '' means "not set" for kubernetes_version and kubeconfig_path.
@@ -97,6 +99,8 @@ ROLE_DEFAULTS = dict(
     kinc_events=False,
     kinc_merge_kubeconfig=False,
     kinc_purge=False,
+    kinc_memory='',
+    kinc_cpus='',
     kinc_base_port=DEFAULT_BASE_PORT,
     kinc_wait_timeout=DEFAULT_WAIT_TIMEOUT,
 )
@@ -335,7 +339,7 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
         defaults[key], error = _check_value(key, value, variable)
         if error:
             found.append(error)
-    defaults.update(kubeconfig_path='', images=[], node_labels={}, kubeadm_patches=[], memory='', cpus='')
+    defaults.update(kubeconfig_path='', images=[], node_labels={}, kubeadm_patches=[])
     for variable, check in (('kinc_base_port', _base_port_error), ('kinc_wait_timeout', wait_timeout_error)):
         value = role_vars.get(variable)
         value, error = coerce(ROLE_DEFAULTS[variable] if value is None else value, 'int', variable)

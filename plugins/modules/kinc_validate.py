@@ -36,8 +36,8 @@ options:
   role_vars:
     description:
       - The role-wide defaults (C(kinc_state), C(kinc_node_image), C(kinc_config_mode), C(kinc_api_address),
-        C(kinc_kubernetes_version), C(kinc_events), C(kinc_merge_kubeconfig), C(kinc_purge), C(kinc_base_port),
-        C(kinc_wait_timeout)); missing ones take the role's defaults.
+        C(kinc_kubernetes_version), C(kinc_events), C(kinc_merge_kubeconfig), C(kinc_purge), C(kinc_memory),
+        C(kinc_cpus), C(kinc_base_port), C(kinc_wait_timeout)); missing ones take the role's defaults.
     type: dict
     default: {}
   field:

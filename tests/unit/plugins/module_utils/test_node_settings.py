@@ -193,3 +193,12 @@ def test_the_module_options_are_checked_with_the_same_rules():
     assert found == [] and params['cpus'] == '2'
     assert [p.split(':')[0] for p in cluster_spec.errors(params)] == [
         'memory', "node_labels['a']", 'kubeadm_patches']
+
+
+def test_role_wide_limits_apply_to_every_cluster_that_sets_none():
+    declared, problems = cluster_spec.declared_clusters(
+        [{'name': 'a'}, {'name': 'b', 'memory': '8g', 'cpus': ''}], {'kinc_memory': '2g', 'kinc_cpus': 1})
+    assert problems == []
+    assert [(c['memory'], c['cpus']) for c in declared] == [('2g', '1'), ('8g', '')]
+    assert cluster_spec.declared_clusters([{'name': 'a'}], {'kinc_memory': '2 g'})[1] == [
+        "kinc_memory: '2 g' is not an amount of memory; fix: write it as Podman does, e.g. 4g or 2048m"]
