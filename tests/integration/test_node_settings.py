@@ -31,7 +31,7 @@ def host(tmp_path_factory):
         yield testhost
 
 
-def deploy(host, workdir, clusters):
+def deploy(host, workdir, clusters, **role_vars):
     """kinc.kinc.deploy on the test host: (exit code, output)."""
     path = os.path.join(str(workdir), 'inventory.yml')
     with open(path, 'w') as handle:
@@ -41,7 +41,7 @@ def deploy(host, workdir, clusters):
                      'kinc_clusters': clusters,
                      # A nested test host: no cgroup controllers to delegate, and its sysctls are this machine's.
                      'kinc_host_preflight_ignore': ['cgroup_controllers'],
-                     'kinc_host_sysctl_base': {}, 'kinc_host_sysctl_per_cluster': {}}}}, handle)
+                     'kinc_host_sysctl_base': {}, 'kinc_host_sysctl_per_cluster': {}, **role_vars}}}, handle)
     env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_PIPELINING='false')
     proc = subprocess.run(['ansible-playbook', '-i', path, '-e', 'kinc_hosts=all', 'kinc.kinc.deploy'], cwd=REPO,
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1200, check=False)
@@ -109,7 +109,8 @@ def test_limits_the_host_cannot_enforce_stop_the_deploy_at_the_preflight(host, t
     if 'memory' in controllers:
         pytest.skip('the test host delegates memory to %s: its limit can be enforced' % host.USER)
     unit = host.as_user('cat', '/home/kinc/.config/containers/systemd/kinc-lab-control-plane.container').stdout
-    code, output = deploy(host, tmp_path, [dict(CLUSTERS[0], memory='2g'), CLUSTERS[1]])
+    # The role-wide default counts like a cluster's own memory.
+    code, output = deploy(host, tmp_path, CLUSTERS, kinc_memory='2g')
     assert code != 0
     assert '[cgroup_limits] clusters declare memory/cpus limits, but the root cgroup lacks the controllers memory' \
         in output, output
