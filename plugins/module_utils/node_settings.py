@@ -43,9 +43,9 @@ OWNED = {
                              'featureGates.KubeletInUserNamespace', 'systemReserved'),
     'KubeProxyConfiguration': ('conntrack',),
 }
-OWNED_FIX = dict(nodeRegistration_kubeletExtraArgs='use node_labels for labels and a KubeletConfiguration patch '
-                                                   'for kubelet settings',
-                 systemReserved='set memory and cpus: kinc reserves what the node may not use')
+OWNED_FIX = {'nodeRegistration.kubeletExtraArgs': 'use node_labels for labels and a KubeletConfiguration patch for '
+                                                 'kubelet settings',
+             'systemReserved': 'set memory and cpus: kinc reserves what the node may not use'}
 
 
 def _problem(field, what, fix):
@@ -160,7 +160,7 @@ def patches_error(patches, config_mode='mounted', field='kubeadm_patches'):
                      or (replaces and o.startswith(path + '.'))]
             if owned:
                 return _problem('%s.%s' % (here, path), 'is set by kinc for the node to work',
-                                OWNED_FIX.get(owned[0].replace('.', '_'), 'leave it out of the patch'))
+                                OWNED_FIX.get(owned[0], 'leave it out of the patch'))
     return None
 
 
