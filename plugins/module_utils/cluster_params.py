@@ -79,7 +79,7 @@ def template_values(params):
     }
 
 
-def node_config(params, kubeadm_template, rootless, patch=None):
+def node_config(params, kubeadm_template, rootless, patch):
     """{file name: text} for the config volume: cluster.env always, kubeadm.conf in mounted mode
     (`kubeadm_template` is the text of kubeadm_config.TEMPLATE_PATH; `patch`, given the text and the
     cluster's kubeadm_patches, returns the text with them merged)."""
