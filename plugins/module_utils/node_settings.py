@@ -43,9 +43,11 @@ OWNED = {
                              'featureGates.KubeletInUserNamespace', 'systemReserved'),
     'KubeProxyConfiguration': ('conntrack',),
 }
-OWNED_FIX = {'nodeRegistration.kubeletExtraArgs': 'use node_labels for labels and a KubeletConfiguration patch for '
-                                                 'kubelet settings',
-             'systemReserved': 'set memory and cpus: kinc reserves what the node may not use'}
+OWNED_FIX = {
+    'nodeRegistration.kubeletExtraArgs': 'use node_labels for labels and a KubeletConfiguration patch for kubelet '
+                                         'settings',
+    'systemReserved': 'set memory and cpus: kinc reserves what the node may not use',
+}
 
 
 def _problem(field, what, fix):
