@@ -15,6 +15,7 @@ import os
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils import node_settings
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
 from ansible_collections.kinc.kinc.plugins.module_utils.node_config import CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE
 
@@ -76,20 +77,23 @@ def template_values(params):
         'node_config_dir': naming.NODE_CONFIG_DIR,
         'timeout_start_sec': TIMEOUT_START_SEC,
         'stop_timeout': NODE_STOP_TIMEOUT,
+        'limits': node_settings.podman_limits(params.get('memory'), params.get('cpus')),
         'timeout_stop_sec': TIMEOUT_STOP_SEC,
     }
 
 
-def node_config(params, kubeadm_template, rootless):
+def node_config(params, kubeadm_template, rootless, patch):
     """{file name: text} for the config volume: cluster.env always, kubeadm.conf in mounted mode
-    (`kubeadm_template` is the text of kubeadm_config.TEMPLATE_PATH)."""
+    (`kubeadm_template` is the text of kubeadm_config.TEMPLATE_PATH; `patch`, given the text and the
+    cluster's kubeadm_patches, returns the text with them merged)."""
     files = {CLUSTER_ENV_FILE: kubeadm_config.cluster_env(
         params['name'], params['api_port'], params['pod_subnet'], params['service_subnet'],
         events=bool(params.get('events')), kubernetes_version=params.get('kubernetes_version'),
-        api_address=params.get('api_address'))}
+        api_address=params.get('api_address'), node_labels=params.get('node_labels'))}
     if params['config_mode'] == 'mounted':
-        files[KUBEADM_CONFIG_FILE] = kubeadm_config.render_kubeadm_config(
+        text = node_settings.with_node_labels(kubeadm_config.render_kubeadm_config(
             kubeadm_template, params['name'], params['pod_subnet'], params['service_subnet'],
             kubernetes_version=params.get('kubernetes_version'), rootless=rootless,
-            api_address=params.get('api_address') or kubeadm_config.DEFAULT_API_ADDRESS)
+            api_address=params.get('api_address') or kubeadm_config.DEFAULT_API_ADDRESS), params.get('node_labels'))
+        files[KUBEADM_CONFIG_FILE] = patch(text, params['kubeadm_patches']) if params.get('kubeadm_patches') else text
     return files

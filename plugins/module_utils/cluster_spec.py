@@ -25,6 +25,7 @@ from ansible_collections.kinc.kinc.plugins.module_utils import image_reference
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import node_image
+from ansible_collections.kinc.kinc.plugins.module_utils import node_settings
 
 # Not six's: ansible-core 2.20 deprecates ansible.module_utils.six (sanity's pylint); Python 3 only.
 string_types = str
@@ -67,12 +68,17 @@ CLUSTER_OPTIONS = dict(
         protocol=dict(type='str', default='tcp', choices=['tcp', 'udp']),
         address=dict(type='str'),
     )),
+    node_labels=dict(type='dict', default={}),
+    kubeadm_patches=dict(type='list', elements='dict', default=[]),
+    memory=dict(type='str'),
+    cpus=dict(type='str'),
 )
 
 # The keys of one entry of the role's kinc_clusters list (its meta/argument_specs.yml documents them; a
 # unit test keeps the two equal), and for each the role variable that gives its default.
 ENTRY_KEYS = ('name', 'state', 'api_port', 'image', 'config_mode', 'api_address', 'kubernetes_version',
-              'events', 'merge_kubeconfig', 'kubeconfig_path', 'purge', 'images', 'ports')
+              'events', 'merge_kubeconfig', 'kubeconfig_path', 'purge', 'images', 'ports', 'node_labels',
+              'kubeadm_patches', 'memory', 'cpus')
 # Entry keys that are not kinc_cluster options: the role hands them to other modules (images: kinc_image).
 ROLE_ENTRY_OPTIONS = dict(
     images=dict(type='list', elements='str', default=[]),
@@ -87,6 +93,8 @@ ROLE_DEFAULT_VARIABLES = dict(
     merge_kubeconfig='kinc_merge_kubeconfig',
     purge='kinc_purge',
     ports='kinc_ports',
+    memory='kinc_memory',
+    cpus='kinc_cpus',
 )
 # Values of the role variables when the inventory sets none (the role's defaults/main.yml; a unit test
 # keeps them equal). '' means "not set" for kubernetes_version and kubeconfig_path.
@@ -100,6 +108,8 @@ ROLE_DEFAULTS = dict(
     kinc_merge_kubeconfig=False,
     kinc_purge=False,
     kinc_ports=[],
+    kinc_memory='',
+    kinc_cpus='',
     kinc_base_port=DEFAULT_BASE_PORT,
     kinc_wait_timeout=DEFAULT_WAIT_TIMEOUT,
 )
@@ -341,7 +351,12 @@ VALUE_CHECKS = dict(
     kubeconfig_path=kubeconfig_path_error,
     wait_timeout=wait_timeout_error,
     ports=lambda value, field: (published_ports(value, None, field)[1] or [None])[0],
+    node_labels=node_settings.labels_error,
+    memory=node_settings.memory_error,
+    cpus=node_settings.cpus_error,
 )
+# Checked with the cluster's config_mode (patches need mounted mode).
+PATCHES_CHECK = 'kubeadm_patches'
 
 
 def errors(params, prefix=''):
@@ -358,6 +373,10 @@ def errors(params, prefix=''):
     if isinstance(params.get('api_port'), int) and isinstance(params.get('ports'), list):
         found += api_port_clashes(published_ports(params['ports'], None, prefix + 'ports')[0],
                                   {params['api_port']: 'this cluster'}, prefix + 'ports')
+    error = node_settings.patches_error(params.get('kubeadm_patches') or [], params.get('config_mode'),
+                                        prefix + PATCHES_CHECK)
+    if error:
+        found.append(error)
     if params.get('api_port') is None and state == 'present':
         found.append(problem(prefix + 'api_port', 'required with state=present',
                              'take it from kinc.kinc.kinc_allocate'))
@@ -375,7 +394,8 @@ def errors(params, prefix=''):
 
 
 _KINDS = dict(str=('a string', 'a string'), int=('a whole number', 'a whole number'),
-              bool=('a boolean', 'true or false'), list=('a list', 'a list, e.g. [localhost/app:dev]'))
+              bool=('a boolean', 'true or false'), list=('a list', 'a list, e.g. [localhost/app:dev]'),
+              dict=('a mapping', 'a mapping, e.g. {ingress-ready: "true"}'))
 
 
 def coerce(value, kind, field):
@@ -383,8 +403,8 @@ def coerce(value, kind, field):
     try:
         if kind == 'bool':
             return check_type_bool(value), None
-        if kind == 'list':
-            if not isinstance(value, list):
+        if kind in ('list', 'dict'):
+            if not isinstance(value, dict if kind == 'dict' else list):
                 raise TypeError(value)
             return value, None
         if isinstance(value, bool) or isinstance(value, (dict, list)):
@@ -401,11 +421,15 @@ _ENTRY_TYPES = dict((key, dict(CLUSTER_OPTIONS, **ROLE_ENTRY_OPTIONS)[key]['type
 _ENTRY_TYPES['kubeconfig_path'] = 'str'
 
 
+# Entry keys whose '' means "not set" (so every declared entry has every key).
+EMPTY_MEANS_UNSET = ('kubernetes_version', 'kubeconfig_path', 'memory', 'cpus')
+
+
 def _check_value(key, value, field):
     if key == 'ports':
         return value, None  # checked per cluster, once its api_address is known (declared_clusters)
     value, error = coerce(value, _ENTRY_TYPES[key], field)
-    if error is None and key in VALUE_CHECKS and not (key in ('kubernetes_version', 'kubeconfig_path') and value == ''):
+    if error is None and key in VALUE_CHECKS and not (key in EMPTY_MEANS_UNSET and value == ''):
         error = VALUE_CHECKS[key](value, field)
     return value, error
 
@@ -414,8 +438,8 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
     """Check the role's whole cluster list at once: (entries with the role-wide defaults applied, problems).
 
     `role_vars`: the kinc_* role variables (missing ones take ROLE_DEFAULTS). Every entry of the result has
-    every key of ENTRY_KEYS except api_port, which is there only when the entry forces one;
-    kubernetes_version and kubeconfig_path are '' when not set."""
+    every key of ENTRY_KEYS except api_port, which is there only when the entry forces one; the keys of
+    EMPTY_MEANS_UNSET are '' when not set."""
     found = []
     defaults = {}
     for key, variable in sorted(ROLE_DEFAULT_VARIABLES.items()):
@@ -424,8 +448,7 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
         defaults[key], error = _check_value(key, value, variable)
         if error:
             found.append(error)
-    defaults['kubeconfig_path'] = ''
-    defaults['images'] = []
+    defaults.update(kubeconfig_path='', images=[], node_labels={}, kubeadm_patches=[])
     for variable, check in (('kinc_base_port', _base_port_error), ('kinc_wait_timeout', wait_timeout_error)):
         value = role_vars.get(variable)
         value, error = coerce(ROLE_DEFAULTS[variable] if value is None else value, 'int', variable)
@@ -456,6 +479,10 @@ def declared_clusters(entries, role_vars, field='kinc_clusters'):
                 if error:
                     found.append(error)
                     bad.add(key)
+        error = node_settings.patches_error(cluster.get('kubeadm_patches', []), cluster['config_mode'],
+                                            here + '.kubeadm_patches')
+        if error and 'kubeadm_patches' not in bad:
+            found.append(error)
         if (cluster['kubernetes_version'] and entry.get('image') is None
                 and version_error(cluster['kubernetes_version']) is None):
             # No image of its own: kinc builds one for this version, which it can only for the minors it pins.

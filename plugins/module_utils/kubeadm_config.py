@@ -18,6 +18,7 @@ import ipaddress
 import re
 
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils import node_settings
 
 TEMPLATE_PATH = 'files/image/rootfs/etc/kinc/kubeadm.conf.tmpl'
 PLACEHOLDER = re.compile(r'\$\{(KINC_[A-Z0-9_]+)\}')
@@ -172,11 +173,12 @@ def render_kubeadm_config(template_text, name, pod_subnet, service_subnet, kuber
 
 
 def cluster_env(name, api_port, pod_subnet, service_subnet, events=False, kubernetes_version=None,
-                api_address=None):
+                api_address=None, node_labels=None):
     """cluster.env, the settings every node reads from its config volume (contract in files/image/README.md).
 
     KINC_API_ADDRESS is written only for an address other than DEFAULT_API_ADDRESS (the node's default), so
-    the file of a cluster on the default address stays as earlier versions wrote it."""
+    the file of a cluster on the default address stays as earlier versions wrote it; KINC_NODE_LABELS (kubelet's
+    --node-labels, validated by node_settings.labels_error) only when the cluster declares labels."""
     _check_name(name)
     _check_port(api_port)
     check_subnets(pod_subnet, service_subnet)
@@ -194,4 +196,9 @@ def cluster_env(name, api_port, pod_subnet, service_subnet, events=False, kubern
         lines.append('KINC_KUBERNETES_VERSION=%s' % version)
     if address != DEFAULT_API_ADDRESS:
         lines.append('KINC_API_ADDRESS=%s' % address)
+    if node_labels:
+        error = node_settings.labels_error(node_labels)
+        if error:
+            raise KubeadmConfigError(error)
+        lines.append('KINC_NODE_LABELS=%s' % node_settings.labels_arg(node_labels))
     return '\n'.join(lines) + '\n'

@@ -97,6 +97,25 @@ def _cgroup_delegation(facts, req):
                  'run systemctl daemon-reload and log in again' % (DELEGATE_DROPIN, ' '.join(req['controllers'])))
 
 
+def _cgroup_limits(facts, req):
+    """The controllers the declared clusters' memory/cpus need, offered and delegated (else crun refuses the node)."""
+    needed = req['limit_controllers']
+    unoffered = _missing(needed, facts.get('cgroup_controllers'))
+    undelegated = [c for c in needed if c not in (facts.get('delegated_controllers') or [])
+                   and c not in (facts.get('delegate_configured') or [])]
+    uid = facts.get('uid')
+    if unoffered:
+        return Check('cgroup_limits', False, True, 'clusters declare memory/cpus limits, but the root cgroup lacks the '
+                     'controllers %s' % ' '.join(unoffered), 'enable them in cgroup v2 (no controller bound to cgroup '
+                     'v1) or remove memory/cpus from the clusters')
+    return Check('cgroup_limits', not undelegated, False,
+                 'user@%s.service does not delegate %s, which the clusters\' memory/cpus limits need'
+                 % (uid, ' '.join(undelegated)) if undelegated else
+                 'the clusters\' limits have their controllers (%s)' % (' '.join(needed) or 'no limits declared'),
+                 'write %s with [Service] Delegate=%s, run systemctl daemon-reload and log in again, or remove '
+                 'memory/cpus from the clusters' % (DELEGATE_DROPIN, ' '.join(needed)))
+
+
 def _user_namespaces(facts, _req):
     max_ns = facts.get('max_user_namespaces') or 0
     clone = facts.get('unprivileged_userns_clone')
@@ -222,8 +241,10 @@ def _packages(facts, req):
 
 
 def requirements(min_kernel=MIN_KERNEL, min_podman=MIN_PODMAN, min_subids=MIN_SUBIDS,
-                 controllers=CGROUP_CONTROLLERS, sysctls=None, kernel_modules=(), min_tasks=0, packages=None):
+                 controllers=CGROUP_CONTROLLERS, sysctls=None, kernel_modules=(), min_tasks=0, packages=None,
+                 limit_controllers=()):
     return {'min_kernel': tuple(min_kernel), 'min_podman': tuple(min_podman), 'min_subids': min_subids,
+            'limit_controllers': list(limit_controllers),
             'controllers': list(controllers), 'sysctls': dict(sysctls or {}),
             'kernel_modules': list(kernel_modules), 'min_tasks': min_tasks, 'packages': dict(packages or {})}
 
@@ -232,7 +253,7 @@ def evaluate(facts, req):
     """Every check, blocking ones first, in a stable order."""
     checks = [_kernel, _cgroup_v2, _cgroup_controllers, _user_namespaces, _packages,
               _podman, _newuidmap, _rootless_network, _subids('subuid'), _subids('subgid'),
-              _cgroup_delegation, _linger, _kernel_modules, _tasks_max]
+              _cgroup_delegation, _cgroup_limits, _linger, _kernel_modules, _tasks_max]
     checks += [_sysctl(key, req['sysctls'][key]) for key in sorted(req['sysctls'])]
     results = [check(facts, req) for check in checks]
     return sorted(results, key=lambda check: not check.blocking)

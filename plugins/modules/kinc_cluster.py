@@ -155,6 +155,41 @@ options:
       address:
         description: The host address it is published on. Defaults to O(api_address).
         type: str
+  node_labels: &node_labels
+    description:
+      - Labels kubelet gives the node when it registers (C(--node-labels), in the kubeadm configuration's
+        InitConfiguration C(nodeRegistration.kubeletExtraArgs) as C(node-labels)), for example C(ingress-ready=true).
+      - Keys and values follow Kubernetes' label syntax; kubelet may not set labels of the C(kubernetes.io) and
+        C(k8s.io) namespaces except its own (C(node.kubernetes.io/), C(kubelet.kubernetes.io/) and a few more).
+      - Applied on the node's first boot, like the rest of the kubeadm configuration.
+    type: dict
+    default: {}
+  kubeadm_patches: &kubeadm_patches
+    description:
+      - Documents merged into the kubeadm configuration kinc renders (O(config_mode=mounted) only), like kind's
+        C(kubeadmConfigPatches), each into the document of its C(kind) (and C(apiVersion) when given), one of
+        C(InitConfiguration), C(ClusterConfiguration), C(KubeletConfiguration) or C(KubeProxyConfiguration).
+      - Mappings are merged key by key, a null value removes a key, and any other value (lists included)
+        replaces the document's.
+      - Fields kinc sets for the node to work are refused (the API endpoint, node name, CRI socket,
+        C(kubeletExtraArgs), cluster name, version, pod and service subnets, certificate SANs, cgroup driver and
+        root, C(systemReserved), kube-proxy's C(conntrack)).
+    type: list
+    elements: dict
+    default: []
+  memory: &memory
+    description:
+      - Memory limit of the node container (C(podman run --memory)), e.g. V(4g); at least V(1g).
+      - kubelet's allocatable memory is this limit (the node reserves the rest of the host's memory for the
+        system at every start); C(kubectl describe node) shows the host's memory as capacity.
+      - Needs the C(memory) cgroup controller delegated to the owner (the C(kinc.kinc.kinc_host) role does).
+    type: str
+  cpus: &cpus
+    description:
+      - CPU limit of the node container (C(podman run --cpus)), e.g. V(2) or V(1.5); at least V(0.5).
+      - kubelet's allocatable CPU is this limit, as for O(memory).
+      - Needs the C(cpu) cgroup controller delegated to the owner.
+    type: str
   quadlet_dir:
     description:
       - Directory of the Quadlet units (of every cluster of the call).
@@ -197,7 +232,8 @@ options:
       - Several clusters converged in one call, each a dictionary of the cluster options of this module
         (O(name), O(state), O(api_port), O(pod_subnet), O(service_subnet), O(image), O(api_address),
         O(config_mode), O(kubernetes_version), O(events), O(purge), O(wait), O(wait_timeout), O(kubeconfig_path),
-        O(merge_kubeconfig), O(ports)), with the same meaning and defaults.
+        O(merge_kubeconfig), O(ports), O(node_labels), O(kubeadm_patches), O(memory), O(cpus)), with the same meaning
+        and defaults.
       - Mutually exclusive with O(name).
     type: list
     elements: dict
@@ -221,6 +257,10 @@ options:
       kubeconfig_path: *kubeconfig_path
       merge_kubeconfig: *merge_kubeconfig
       ports: *ports
+      node_labels: *node_labels
+      kubeadm_patches: *kubeadm_patches
+      memory: *memory
+      cpus: *cpus
       quadlet_units: *quadlet_units
       node_config: *node_config
       node_config_rootful: *node_config_rootful
@@ -387,6 +427,7 @@ from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
 from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
 from ansible_collections.kinc.kinc.plugins.module_utils import module_base
+from ansible_collections.kinc.kinc.plugins.module_utils import node_settings
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
 from ansible_collections.kinc.kinc.plugins.module_utils.cluster_manager import ClusterManager
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError
@@ -459,6 +500,10 @@ def main():
         rootless = module_base.rootless_environment(module)
         quadlet_dir = module.params['quadlet_dir'] or quadlet.default_dir(rootless)
         controllers = host_cgroups.owner_controllers(os.geteuid())
+        unlimited = [p for p in (node_settings.limits_problem(e, controllers) for e in entries
+                                 if e['state'] != 'absent') if p]
+        if unlimited:
+            raise KincError('; '.join(unlimited))
         for entry in entries:
             if entry['quadlet_units']:
                 entry['quadlet_units'] = quadlet.for_host(entry['quadlet_units'], controllers)

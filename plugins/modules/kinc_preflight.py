@@ -52,6 +52,13 @@ options:
     type: list
     elements: str
     default: [cpu, cpuset, io, memory, pids]
+  limit_controllers:
+    description:
+      - cgroup controllers that the inventory's cluster limits need (V(memory) for C(memory), V(cpu) for C(cpus)),
+        checked by C(cgroup_limits); the root cgroup must offer them and C(user@<uid>.service) delegate them.
+    type: list
+    elements: str
+    default: []
   clusters:
     description: Names of the clusters the inventory declares for O(user), counted with the ones the host has.
     type: list
@@ -325,6 +332,7 @@ OPTIONS = dict(
     min_kernel_version=dict(type='str', default='5.10'),
     min_subids=dict(type='int', default=65536),
     cgroup_controllers=dict(type='list', elements='str', default=['cpu', 'cpuset', 'io', 'memory', 'pids']),
+    limit_controllers=dict(type='list', elements='str', default=[]),
     clusters=dict(type='list', elements='str', default=[]),
     host_record_dir=dict(type='path', default=allocation_record.HOST_RECORD_DIR),
     sysctls=dict(type='dict', default={}),
@@ -637,7 +645,8 @@ def preflight(module):
     req = requirements(min_kernel=parse_version(params['min_kernel_version']),
                        min_podman=parse_version(params['min_podman_version']),
                        min_subids=params['min_subids'], controllers=params['cgroup_controllers'],
-                       kernel_modules=params['kernel_modules'], packages=params['packages'])
+                       kernel_modules=params['kernel_modules'], packages=params['packages'],
+                       limit_controllers=params['limit_controllers'])
     known = [check.name for check in evaluate({}, req)]
     for index, name in enumerate(params['ignore']):
         if name not in known and not name.startswith('sysctl:'):

@@ -267,3 +267,80 @@ def test_the_image_preloads_every_image_a_first_boot_needs_into_the_store_storag
     assert storage['storage']['driver'] == 'overlay'
     assert storage['storage']['options']['additionalimagestores'] == [store]
     assert not storage['storage']['graphroot'].startswith(store)
+
+
+def common_sh(function, *args, stdin=None):
+    script = '. "$1"; shift; %s "$@"' % function
+    return subprocess.run(['bash', '-c', script, function, os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh')]
+                          + list(args), input=stdin, capture_output=True, text=True, check=False)
+
+
+GIB = 1024 ** 3
+
+
+@pytest.mark.parametrize('memtotal_kb, memory_max, cpus, cpu_max, reserved', [
+    # 16 GiB, 8 CPUs on the host; memory: 4g, cpus: 1.5 on the node: allocatable = the limits.
+    (16 * 1024 * 1024, str(4 * GIB), '8', '150000 100000', 'memory=%d,cpu=6500m' % (12 * GIB)),
+    (16 * 1024 * 1024, 'max', '8', '200000 100000', 'cpu=6000m'),
+    (16 * 1024 * 1024, str(2 * GIB), '8', 'max 100000', 'memory=%d' % (14 * GIB)),
+    # No limits, or limits at or above what the host has: nothing reserved.
+    (16 * 1024 * 1024, 'max', '8', 'max 100000', ''),
+    (4 * 1024 * 1024, str(8 * GIB), '2', '400000 100000', ''),
+])
+def test_the_node_reserves_what_lies_beyond_its_limits_so_allocatable_is_the_limit(memtotal_kb, memory_max, cpus,
+                                                                                   cpu_max, reserved):
+    result = common_sh('kinc_system_reserved', str(memtotal_kb), memory_max, cpus, cpu_max)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == reserved + '\n'
+
+
+def test_kubelet_reads_the_reservation_the_cgroups_step_writes():
+    with open(os.path.join(ROOTFS, 'etc/systemd/system/kubelet.service.d/20-kinc.conf')) as handle:
+        assert 'EnvironmentFile=-/run/kinc/kubelet.env\n' in handle.read()
+    with open(os.path.join(ROOTFS, 'usr/local/bin/kinc-cgroups')) as handle:
+        script = handle.read()
+    assert '--system-reserved=$system_reserved' in script and '/run/kinc/kubelet.env' in script
+    assert '"$cgroup/memory.max"' in script and '"$cgroup/cpu.max"' in script
+
+
+@pytest.mark.skipif(not shutil.which('jq'), reason='jq is not installed')
+def test_a_baked_node_puts_the_labels_where_the_collection_does():
+    from ansible_collections.kinc.kinc.plugins.module_utils import node_settings
+    labels = {'ingress-ready': 'true', 'example.com/tier': 'edge'}
+    values = kubeadm_config.template_values('dev', '10.244.43.0/24', '10.43.0.0/16', 'v' + SUPPORTED[-1])
+    values['KINC_NODE_IP'] = kubeadm_config.NODE_IP
+    rendered = kubeadm_config.render(template_text(), values)
+    # cluster.env as kinc writes it, read back as the node reads it: the '=' of the pairs survives.
+    env_file = kubeadm_config.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16', node_labels=labels)
+    read = subprocess.run(['bash', '-c', '. "$1"; kinc_read_env /dev/stdin; echo "$KINC_NODE_LABELS"', 'read',
+                           os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh')],
+                          input=env_file, capture_output=True, text=True, check=True)
+    assert read.stderr == '' and read.stdout.strip() == node_settings.labels_arg(labels)
+    node = common_sh('kinc_with_node_labels', read.stdout.strip(), stdin=rendered)
+    assert node.returncode == 0, node.stderr
+    assert node.stdout == node_settings.with_node_labels(rendered, labels)
+    refused = common_sh('kinc_with_node_labels', 'a=b', stdin='kind: InitConfiguration\n')
+    assert refused.returncode == 1 and 'no kubeletExtraArgs line' in refused.stderr
+
+
+@pytest.mark.parametrize('image_version', SUPPORTED)
+def test_labels_and_patches_keep_the_config_valid_for_each_supported_kubernetes(image_version):
+    import importlib
+    action = importlib.import_module('ansible_collections.kinc.kinc.plugins.action.kinc_cluster')
+    from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
+    params = cluster_spec.normalize({
+        'name': 'dev', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16',
+        'node_labels': {'ingress-ready': 'true'}, 'kubeadm_patches': [
+            {'kind': 'ClusterConfiguration', 'apiServer': {'extraArgs': [{'name': 'v', 'value': '2'}]}},
+            {'kind': 'KubeletConfiguration', 'serverTLSBootstrap': True},
+            {'kind': 'InitConfiguration', 'nodeRegistration': {'taints': None}}]})[0]
+    text = action.render_node_config(params, rootless=True)['kubeadm.conf']
+    text = text.replace('${KINC_KUBERNETES_VERSION}', 'v' + image_version) \
+        .replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP)
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    for doc in docs:
+        jsonschema.validate(doc, BY_KIND[doc['kind']])
+    init = next(d for d in docs if d['kind'] == 'InitConfiguration')
+    assert 'taints' not in init['nodeRegistration']
+    assert next(d for d in docs if d['kind'] == 'KubeletConfiguration')['serverTLSBootstrap'] is True
+    assert init['nodeRegistration']['kubeletExtraArgs'][0] == {'name': 'node-labels', 'value': 'ingress-ready=true'}

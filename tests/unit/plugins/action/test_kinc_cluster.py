@@ -234,3 +234,76 @@ def test_the_action_names_each_bad_cluster_of_a_list():
              'quadlet_units': {}}]})
     assert 'clusters[0] (a): api_address' in str(err.value)
     assert 'clusters[1] (b): quadlet_units is set by the kinc.kinc.kinc_cluster action plugin' in str(err.value)
+
+
+PATCHES = [{'kind': 'ClusterConfiguration', 'apiServer': {'extraArgs': [{'name': 'v', 'value': '2'}]}},
+           {'kind': 'KubeletConfiguration', 'maxPods': 50, 'evictionHard': {'imagefs.available': None}}]
+
+
+def test_labels_and_patches_are_in_the_mounted_kubeadm_config():
+    import yaml
+    files = action.render_node_config(options(node_labels={'ingress-ready': 'true', 'example.com/tier': 'edge'},
+                                              kubeadm_patches=PATCHES), rootless=True)
+    text = files['kubeadm.conf']
+    assert text.startswith(action.PATCHED_HEADER)
+    docs = dict((d['kind'], d) for d in yaml.safe_load_all(text) if d)
+    assert docs['InitConfiguration']['nodeRegistration']['kubeletExtraArgs'] == [
+        {'name': 'node-labels', 'value': 'example.com/tier=edge,ingress-ready=true'},
+        {'name': 'node-ip', 'value': '${KINC_NODE_IP}'}]
+    assert docs['ClusterConfiguration']['apiServer']['extraArgs'] == [{'name': 'v', 'value': '2'}]
+    assert docs['ClusterConfiguration']['apiServer']['certSANs'][0] == 'localhost'
+    assert docs['KubeletConfiguration']['maxPods'] == 50
+    assert docs['KubeletConfiguration']['evictionHard'] == {'nodefs.available': '0%', 'nodefs.inodesFree': '0%'}
+    assert docs['KubeletConfiguration']['featureGates'] == {'KubeletInUserNamespace': True}
+    # The node's own readers of the file still find what they look for (kinc_cert_sans, dnsDomain).
+    assert re.search(r'^  certSANs:\n  - localhost\n', text, re.M)
+    assert re.search(r'^  dnsDomain: cluster.local$', text, re.M)
+    # The labels reach baked nodes through cluster.env.
+    assert 'KINC_NODE_LABELS=example.com/tier=edge,ingress-ready=true\n' in files['cluster.env']
+    # Without patches the template's text is kept as it is, comments included.
+    plain = action.render_node_config(options(node_labels={'a': 'b'}), rootless=True)['kubeadm.conf']
+    assert plain.startswith('# kinc\'s kubeadm configuration. The single template') and '      value: "a=b"\n' in plain
+
+
+def test_a_patch_that_matches_no_document_fails_the_action():
+    from ansible.errors import AnsibleActionFail
+    with pytest.raises(AnsibleActionFail, match=r'kubeadm_patches\[0\]\.apiVersion'):
+        action.render_node_config(options(kubeadm_patches=[{'kind': 'KubeletConfiguration', 'apiVersion': 'v9'}]),
+                                  rootless=True)
+
+
+def test_limits_become_podman_args_of_the_node_unit_only_when_declared():
+    unit = action.render_units(options(memory='4g', cpus='1.5'))['kinc-dev-control-plane.container']
+    assert lines(unit, 'PodmanArgs')[1:] == ['--memory=4g --cpus=1.5']
+    unit = action.render_units(options())['kinc-dev-control-plane.container']
+    assert len(lines(unit, 'PodmanArgs')) == 1 and '--memory' not in unit
+
+
+def test_the_real_quadlet_generator_passes_the_limits_to_podman(tmp_path):
+    if shutil.which('podman') is None:
+        pytest.skip('podman is not installed')
+    if subprocess.run(['podman', 'image', 'exists', TESTHOST_IMAGE], check=False).returncode != 0:
+        pytest.skip('%s is missing; build it with tests/tooling/build-testhost.sh' % TESTHOST_IMAGE)
+    for name, text in action.render_units(options(memory='2g', cpus='2')).items():
+        (tmp_path / name).write_text(text)
+    os.chmod(str(tmp_path), 0o755)
+    done = _quadlet_dryrun(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    node = _generated_services(done.stdout)['kinc-dev-control-plane.service']
+    exec_start = [line for line in node.splitlines() if line.startswith('ExecStart=')][0]
+    assert ' --memory=2g --cpus=2 ' in exec_start
+
+
+def test_patches_in_ansibles_own_container_types_are_written_as_plain_yaml():
+    # ansible-core hands task arguments over as subclasses of list, dict and str (data tagging).
+    class Tagged(list):
+        pass
+
+    class Text(str):
+        pass
+
+    patch = {'kind': Text('ClusterConfiguration'), 'apiServer': {'extraArgs': Tagged([{'name': Text('v'),
+                                                                                       'value': Text('2')}])}}
+    text = action.patch_kubeadm_config('kind: ClusterConfiguration\napiServer: {}\n', [patch])
+    assert text == action.PATCHED_HEADER + '---\nkind: ClusterConfiguration\napiServer:\n  extraArgs:\n  - name: v\n' \
+        '    value: \'2\'\n'

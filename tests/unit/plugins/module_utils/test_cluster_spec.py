@@ -90,10 +90,12 @@ def test_a_good_list_gets_the_role_defaults_and_keeps_forced_ports_only():
     assert declared == [
         {'name': 'a', 'state': 'present', 'image': 'localhost/kinc-node-test:latest', 'config_mode': 'mounted',
          'api_address': '127.0.0.1', 'kubernetes_version': '', 'events': False, 'merge_kubeconfig': False,
-         'kubeconfig_path': '', 'purge': False, 'images': [], 'ports': []},
+         'kubeconfig_path': '', 'purge': False, 'images': [], 'ports': [], 'node_labels': {}, 'kubeadm_patches': [],
+         'memory': '', 'cpus': ''},
         {'name': 'b', 'state': 'present', 'image': 'localhost/kinc-node-test:latest', 'config_mode': 'mounted',
          'api_address': '127.0.0.1', 'kubernetes_version': '', 'events': True, 'merge_kubeconfig': False,
-         'kubeconfig_path': '', 'purge': False, 'images': [], 'ports': [], 'api_port': 7443},
+         'kubeconfig_path': '', 'purge': False, 'images': [], 'ports': [], 'node_labels': {}, 'kubeadm_patches': [],
+         'memory': '', 'cpus': '', 'api_port': 7443},
     ]
 
 

@@ -50,7 +50,8 @@ def test_a_prepared_host_passes_every_check():
     checks = run()
     assert failed() == {}
     assert set(checks) == {'kernel', 'cgroup_v2', 'cgroup_controllers', 'user_namespaces', 'packages', 'podman',
-                           'newuidmap', 'rootless_network', 'subuid', 'subgid', 'cgroup_delegation', 'linger',
+                           'newuidmap', 'rootless_network', 'subuid', 'subgid', 'cgroup_delegation', 'cgroup_limits',
+                           'linger',
                            'kernel_modules', 'tasks_max', 'sysctl:kernel.keys.maxkeys', 'sysctl:net.ipv4.ip_forward'}
 
 
@@ -165,7 +166,7 @@ def test_failure_message_lists_every_failure_with_its_fix():
     checks = preflight.evaluate(dict(GOOD, kernel='4.19.0', linger=False), requirements())
     message = preflight.failure_message(preflight.failures(checks), len(checks))
     assert message.splitlines() == [
-        'kinc preflight: 2 of 16 checks failed:',
+        'kinc preflight: 2 of 17 checks failed:',
         '- [kernel] kernel 4.19.0 is older than 5.10.0 (blocking: the kinc_host role cannot fix this). '
         'Fix: boot a kernel >= 5.10.0 (Debian 12+, Ubuntu 22.04+, Fedora 38+)',
         '- [linger] lingering is disabled for alice. '
@@ -199,3 +200,26 @@ def test_missing_packages_are_fixable_and_an_unknown_family_blocks():
     assert not missing.blocking and missing.fix == 'install them (apt-get install uidmap)'
     unknown = failed(os_family=None)['packages']
     assert unknown.blocking and unknown.message == 'OS family None has no package list (known: Debian)'
+
+
+def limits_check(controllers, **changes):
+    checks = preflight.evaluate(dict(GOOD, **changes), requirements(limit_controllers=controllers))
+    return next(check for check in checks if check.name == 'cgroup_limits')
+
+
+def test_declared_limits_need_their_controllers_delegated():
+    assert limits_check([]).ok and limits_check([]).message == "the clusters' limits have their controllers " \
+        '(no limits declared)'
+    assert limits_check([], cgroup_controllers=[], delegated_controllers=[]).ok
+    assert limits_check(['memory', 'cpu']).ok
+    # Configured but not in force until the user manager restarts: the role's final check passes.
+    assert limits_check(['memory'], delegated_controllers=['pids'], delegate_configured=['memory']).ok
+    check = limits_check(['memory', 'cpu'], delegated_controllers=['pids'], delegate_configured=['pids', 'cpu'])
+    assert (check.ok, check.blocking) == (False, False)
+    assert check.message == "user@1000.service does not delegate memory, which the clusters' memory/cpus limits need"
+    assert check.fix.startswith('write /etc/systemd/system/user@.service.d/90-kinc-delegate.conf with [Service] '
+                                'Delegate=memory cpu')
+    # A controller the kernel does not offer in cgroup v2 (a hybrid host) cannot be delegated: blocking.
+    check = limits_check(['cpu'], cgroup_controllers=['pids'])
+    assert (check.ok, check.blocking) == (False, True)
+    assert check.message == 'clusters declare memory/cpus limits, but the root cgroup lacks the controllers cpu'

@@ -105,6 +105,20 @@ def test_bad_options_fail_before_anything_runs(module_host, capsys):
     assert module_host.calls == []
 
 
+def test_a_limit_the_owner_cannot_enforce_is_refused_before_anything_changes(module_host, capsys, monkeypatch):
+    from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
+    monkeypatch.setattr(host_cgroups, 'owner_controllers', lambda uid: ['pids'])
+    result = call(module_host, capsys, [cluster('a'), cluster('b', memory='2g')])
+    assert result['failed'] and result['msg'] == (
+        "b: memory: needs the cgroup controller memory, which the owner's containers do not have (they have: pids); "
+        "fix: run the kinc.kinc.kinc_host role (it delegates cpu and memory to the user's systemd), or remove the limit")
+    assert module_host.volumes == {} and not os.path.exists(module_host.quadlet_dir)
+    monkeypatch.setattr(host_cgroups, 'owner_controllers', lambda uid: ['cpu', 'memory', 'pids'])
+    assert not call(module_host, capsys, [cluster('a'), cluster('b', memory='2g')]).get('failed')
+    with open(os.path.join(module_host.quadlet_dir, 'kinc-b-control-plane.container')) as handle:
+        assert 'PodmanArgs=--memory=2g\n' in handle.read()
+
+
 def test_a_missing_podman_is_a_message_not_a_traceback(module_host, capsys, monkeypatch):
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, *args, **kwargs: None)
     result = call(module_host, capsys, [cluster('a')])

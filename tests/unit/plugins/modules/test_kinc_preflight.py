@@ -236,7 +236,7 @@ def test_every_fixable_failure_is_listed_with_its_fix(host, capsys):
     assert result['failed'] is True
     assert names(result['failed_checks']) == ['podman', 'subuid', 'linger']
     lines = result['msg'].splitlines()
-    assert lines[0] == 'kinc preflight: 3 of 16 checks failed:'
+    assert lines[0] == 'kinc preflight: 3 of 17 checks failed:'
     assert lines[1] == ('- [podman] podman 4.3.0 is older than 4.7.0. Fix: install Podman >= 4.7.0 with Quadlet '
                         '(Debian 13 and Ubuntu 24.04 ship it)')
     assert lines[2].startswith('- [subuid] %s has no range in /etc/subuid. Fix: usermod --add-subuids 165536-231071 '
