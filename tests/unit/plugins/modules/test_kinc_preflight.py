@@ -15,7 +15,7 @@ import pwd
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.kinc.kinc.plugins.module_utils import host_plan
+from ansible_collections.kinc.kinc.plugins.module_utils import host_plan, preflight_facts
 from ansible_collections.kinc.kinc.plugins.modules import kinc_preflight
 from fake_host import make_record_dir, plant_record
 
@@ -63,9 +63,9 @@ def host(tmp_path, monkeypatch):
     home = tmp_path / 'home'
     users = [Passwd('root', 0, '/root'), Passwd(USER, UID, str(home / 'me')), Passwd('bob', 4242, str(home / 'bob')),
              Passwd('nobody', 65534, '/nonexistent')]
-    monkeypatch.setattr(kinc_preflight.pwd, 'getpwall', lambda: users)
+    monkeypatch.setattr(preflight_facts.pwd, 'getpwall', lambda: users)
     real_getpwuid = pwd.getpwuid
-    monkeypatch.setattr(kinc_preflight.pwd, 'getpwuid',
+    monkeypatch.setattr(preflight_facts.pwd, 'getpwuid',
                         lambda uid: ([u for u in users if u.pw_uid == uid] or [None])[0] or real_getpwuid(uid))
     # The host-wide allocation record, as kinc_host makes it (empty).
     record = root / 'var/lib/kinc/allocations'
@@ -73,16 +73,16 @@ def host(tmp_path, monkeypatch):
     make_record_dir(str(record))
     monkeypatch.setitem(kinc_preflight.OPTIONS['host_record_dir'], 'default', str(record))
     real_getpwnam = pwd.getpwnam
-    monkeypatch.setattr(kinc_preflight.pwd, 'getpwnam',
+    monkeypatch.setattr(preflight_facts.pwd, 'getpwnam',
                         lambda name: users[1] if name == USER else real_getpwnam(name))
     monkeypatch.setenv('PATH', str(bin_dir))
-    monkeypatch.setattr(kinc_preflight, 'PROC', str(proc))
-    monkeypatch.setattr(kinc_preflight, 'SYS_FS_CGROUP', str(cgroup))
-    monkeypatch.setattr(kinc_preflight, 'SYS_MODULE', str(root / 'sys/module'))
-    monkeypatch.setattr(kinc_preflight, 'LIB_MODULES', str(root / 'lib/modules'))
-    monkeypatch.setattr(kinc_preflight, 'ETC', str(root / 'etc'))
-    monkeypatch.setattr(kinc_preflight, 'LINGER_DIR', str(root / 'var/lib/systemd/linger'))
-    monkeypatch.setattr(kinc_preflight, 'ROOTFUL_DIRS', (str(root / 'etc/containers/systemd'),))
+    monkeypatch.setattr(preflight_facts, 'PROC', str(proc))
+    monkeypatch.setattr(preflight_facts, 'SYS_FS_CGROUP', str(cgroup))
+    monkeypatch.setattr(preflight_facts, 'SYS_MODULE', str(root / 'sys/module'))
+    monkeypatch.setattr(preflight_facts, 'LIB_MODULES', str(root / 'lib/modules'))
+    monkeypatch.setattr(preflight_facts, 'ETC', str(root / 'etc'))
+    monkeypatch.setattr(preflight_facts, 'LINGER_DIR', str(root / 'var/lib/systemd/linger'))
+    monkeypatch.setattr(preflight_facts, 'ROOTFUL_DIRS', (str(root / 'etc/containers/systemd'),))
     return root, bin_dir
 
 
