@@ -11,9 +11,10 @@ __metaclass__ = type
 
 import os
 import pwd
+import re
 import stat
 
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, host_cgroups, host_plan
+from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, host_cgroups, host_plan, host_usage
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import podman
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanError, PodmanNotFound
 from ansible_collections.kinc.kinc.plugins.module_utils.preflight import next_free_subid, parse_subids
@@ -59,13 +60,14 @@ def etc_path(path):
 
 
 def _systemd(module, uid):
-    """user@<uid>.service's delegation, reload need and state, user-<uid>.slice's TasksMax: one systemctl call."""
+    """user@<uid>.service's delegation, reload need and state, user-<uid>.slice's TasksMax and who sets it:
+    one systemctl call."""
     units = ['user@%d.service' % uid, 'user-%d.slice' % uid]
     found = {}
     if module.get_bin_path('systemctl'):
         try:
             found = Systemctl(module.run_command, user=False).show_units(
-                units, ['DelegateControllers', 'NeedDaemonReload', 'ActiveState', 'TasksMax'])
+                units, ['DelegateControllers', 'NeedDaemonReload', 'ActiveState', 'TasksMax', 'DropInPaths'])
         except SystemdError:
             found = {}
     service, slice_ = found.get(units[0], {}), found.get(units[1], {})
@@ -75,7 +77,32 @@ def _systemd(module, uid):
         'need_daemon_reload': service.get('NeedDaemonReload') == 'yes',
         'user_manager_active': service.get('ActiveState') == 'active',
         'tasks_max': int(tasks_max) if tasks_max.isdigit() and int(tasks_max) < 2 ** 63 else None,
+        'tasks_override': _tasks_override(slice_.get('DropInPaths', '').split()),
     }
+
+
+def _tasks_override(dropins):
+    """The last of the slice's drop-ins (systemd applies them in the order of their names, whatever their
+    directory) that sets TasksMax after kinc's own: kinc cannot raise the limit past it. None when none does."""
+    kinc_name = os.path.basename(host_plan.TASKS_DROPIN)
+    found = None
+    for path in dropins:
+        if os.path.basename(path) <= kinc_name:
+            continue
+        text = read_text(path) or ''
+        if not host_plan.is_kinc_file(text) and re.search(r'^\s*TasksMax\s*=', text, re.MULTILINE):
+            found = path
+    return found
+
+
+def _usage(uid, subuid):
+    """What the user uses now of the limits that decide how many more clusters fit (see host_capacity)."""
+    instances, watches = host_usage.inotify_usage(host_usage.owns(uid, subuid), PROC)
+    usage = {'inotify_instances': instances, 'inotify_watches': watches,
+             'tasks': host_usage.slice_tasks(uid, SYS_FS_CGROUP),
+             'memory_available_mib': host_usage.memory_available_mib(PROC)}
+    usage.update(host_usage.key_usage(uid, PROC) or {})
+    return usage
 
 
 def _podman_version(module):
@@ -214,6 +241,7 @@ def gather(module, user, uid, gid):
                         for name in params['sysctls']),
     }
     facts.update(_systemd(module, uid))
+    facts['usage'] = _usage(uid, facts['subuid'])
     facts['cluster_count'] = host_plan.cluster_count(
         [tuple(entry) for entry in facts['host_clusters']], user, params['clusters'])
     return facts

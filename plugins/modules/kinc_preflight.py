@@ -23,6 +23,16 @@ description:
   - Sizes the sysctl and tasks minimums for the clusters the host has (every user's kinc clusters, found by their
     Quadlet units and volumes) plus the ones O(clusters) declares, so inventories for different clusters on one
     host agree.
+  - Counts RV(capacity), how many more clusters the host can run for O(user) and which resource runs out first,
+    from live headroom - the user's inotify instances and watches (its processes' and its subordinate ids' in
+    C(/proc/*/fdinfo)), its kernel keys and key bytes (C(/proc/key-users)), the tasks of C(user-<uid>.slice)
+    against its C(TasksMax), and C(MemAvailable) - against the limits in force B(after) the C(kinc.kinc.kinc_host)
+    role's fixes (a limit it raises counts as raised, up to its figure for 64 clusters; a C(TasksMax) that an
+    owner's drop-in sets after kinc's counts as it is). Per cluster, each costs what that role sizes by
+    (O(sysctls_per_cluster), O(tasks_per_cluster)) and O(memory_per_cluster).
+  - The blocking check C(capacity) fails when the clusters of O(clusters) that the host does not have yet do not
+    fit, naming the resource, its numbers and the fix. Free API ports and networks are checked by
+    M(kinc.kinc.kinc_allocate) in check mode.
   - Returns RV(plan), what the C(kinc.kinc.kinc_host) role would change (only ever its own files, only ever
     adding); an empty RV(plan.changes) means everything is in force and the role skips all its other tasks.
   - Only reads; never changes the host.
@@ -90,6 +100,12 @@ options:
       container is 2048).
     type: int
     default: 0
+  memory_per_cluster:
+    description:
+      - MiB of the host's available memory (C(MemAvailable)) one more cluster needs, for RV(capacity); the
+        default is kubeadm's documented minimum of 2 GB of RAM per machine. V(0) leaves memory out.
+    type: int
+    default: 2048
   packages:
     description: Packages that must be installed, keyed by OS family (C(Debian), C(RedHat)); empty skips the check.
     type: dict
@@ -205,6 +221,37 @@ preflight_facts:
     cluster_count: 3
     sysctl_minimums: {net.ipv4.ip_forward: 1, fs.inotify.max_user_watches: 655360}
     sysctls: {net.ipv4.ip_forward: 1, fs.inotify.max_user_watches: 655360}
+    tasks_override: null
+    usage: {inotify_instances: 12, inotify_watches: 301, tasks: 87, memory_available_mib: 23605,
+            keys: 2, keys_max: 200, key_bytes: 28, key_bytes_max: 20000}
+capacity:
+  description:
+    - How many more clusters the host can run for O(user), counted after the C(kinc.kinc.kinc_host) role's fixes.
+    - C(resources) has one entry per resource (C(inotify_instances), C(inotify_watches), C(kernel_keys),
+      C(kernel_key_bytes), C(tasks), C(memory)) - C(limit) in force, C(limit_after_fixes), C(used),
+      C(per_cluster), C(unit), C(clusters_more) (null - unlimited, or no cost per cluster) and C(fix).
+  returned: always
+  type: dict
+  contains:
+    clusters_more:
+      description: The smallest room of the resources (at most 1000); null when none limits.
+      type: int
+      sample: 11
+    limited_by:
+      description: The resource that runs out first, or null.
+      type: str
+      sample: memory
+    new_clusters:
+      description: The clusters of O(clusters) the host does not have yet for O(user).
+      type: list
+      elements: str
+      sample: [ci]
+    resources:
+      description: Each resource's figures.
+      type: dict
+      sample:
+        memory: {limit: 23605, limit_after_fixes: 23605, used: 0, per_cluster: 2048, unit: MiB available,
+                 clusters_more: 11, fix: free memory on the host, or lower kinc_host_memory_per_cluster}
 checks:
   description: Every check, blocking ones first.
   returned: always
@@ -294,6 +341,7 @@ plan:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, host_plan
+from ansible_collections.kinc.kinc.plugins.module_utils.host_capacity import capacity, host_resources
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError, argument_spec, run
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION
 from ansible_collections.kinc.kinc.plugins.module_utils.preflight import evaluate, failure_message, failures, requirements
@@ -315,6 +363,7 @@ OPTIONS = dict(
     kernel_modules=dict(type='list', elements='str', default=[]),
     tasks_base=dict(type='int', default=0),
     tasks_per_cluster=dict(type='int', default=0),
+    memory_per_cluster=dict(type='int', default=2048),
     packages=dict(type='dict', default={}),
     user_directories=dict(type='list', elements='path', default=[]),
     directories=dict(type='list', elements='dict', default=[],
@@ -338,12 +387,16 @@ def preflight(module):
     req['sysctls'] = host_plan.sysctl_minimums(params['sysctls'], params['sysctls_per_cluster'], count)
     req['min_tasks'] = params['tasks_base'] + params['tasks_per_cluster'] * count
     facts['sysctl_minimums'] = req['sysctls']
+    facts['capacity'] = capacity(host_resources(facts, params))
+    existing = set(tuple(entry) for entry in facts['host_clusters'])
+    req['new_clusters'] = [name for name in params['clusters'] if (params['user'], name) not in existing]
     checks = evaluate(facts, req)
     failed = failures(checks, ignore=params['ignore'])
     for check in checks:
         if not check.ok and check.name in params['ignore']:
             module.warn('ignored failed check [%s]: %s' % (check.name, check.message))
-    result = dict(changed=False, preflight_facts=facts, checks=[check._asdict() for check in checks],
+    result = dict(changed=False, capacity=dict(facts.pop('capacity'), new_clusters=req['new_clusters']),
+                  preflight_facts=facts, checks=[check._asdict() for check in checks],
                   failed_checks=[check._asdict() for check in failed], plan=plan(facts, req, params))
     # The message always lists every failed check, so one run shows what blocks and what the role fixes.
     counted = {'any': failed, 'blocking': [check for check in failed if check.blocking], 'none': []}
