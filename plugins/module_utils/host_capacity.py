@@ -68,6 +68,12 @@ def capacity(resources):
     return {'clusters_more': more, 'limited_by': limited_by, 'resources': report}
 
 
+def new_clusters(host_clusters, user, declared):
+    """The names of `declared` that `user` does not have on the host yet (host_clusters: (owner, name))."""
+    existing = set(tuple(entry) for entry in host_clusters)
+    return [name for name in declared if (user, name) not in existing]
+
+
 def refusal(report, new_clusters, user):
     """(message, fix) when `new_clusters` (names) cannot fit, naming the resource and its numbers; None when
     they fit."""
@@ -92,15 +98,14 @@ _SYSCTL_RESOURCES = (
 
 
 def host_resources(facts, params):
-    """The Resources of the host for facts['user'], from kinc_preflight's facts (facts['usage'] what is in use,
-    facts['sysctls'] the values in force) and its options (the per-cluster figures)."""
+    """The Resources of the host for facts['user'], from kinc_preflight's facts (facts['usage']: what is in use
+    and each limit in force as <name>_max) and its options (the per-cluster figures)."""
     usage = facts['usage']
     clusters = len(facts['host_clusters'])
     user = facts['user']
     resources = []
     for name, key, used, unit in _SYSCTL_RESOURCES:
-        # A user's key quota is /proc/key-users' own maximum once it holds a key (the sysctl for non-root users).
-        limit = usage.get(used + '_max') or (facts.get('sysctls') or {}).get(key)
+        limit = usage.get(used + '_max')
         per_cluster = int((params['sysctls_per_cluster'] or {}).get(key) or 0)
         sizing = (int(params['sysctls'].get(key) or 0), per_cluster, clusters) if key in params['sysctls'] else None
         resources.append(Resource(

@@ -101,6 +101,11 @@ def _usage(uid, subuid):
     usage = {'inotify_instances': instances, 'inotify_watches': watches,
              'tasks': host_usage.slice_tasks(uid, SYS_FS_CGROUP),
              'memory_available_mib': host_usage.memory_available_mib(PROC)}
+    # The per-user limits in force (the user's own key quota of /proc/key-users, below, wins once it holds a key).
+    for used, key in (('inotify_instances', 'fs/inotify/max_user_instances'),
+                      ('inotify_watches', 'fs/inotify/max_user_watches'),
+                      ('keys', 'kernel/keys/maxkeys'), ('key_bytes', 'kernel/keys/maxbytes')):
+        usage[used + '_max'] = _read_int(os.path.join(PROC, 'sys', key))
     usage.update(host_usage.key_usage(uid, PROC) or {})
     return usage
 

@@ -341,7 +341,7 @@ plan:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, host_plan
-from ansible_collections.kinc.kinc.plugins.module_utils.host_capacity import capacity, host_resources
+from ansible_collections.kinc.kinc.plugins.module_utils.host_capacity import capacity, host_resources, new_clusters
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError, argument_spec, run
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION
 from ansible_collections.kinc.kinc.plugins.module_utils.preflight import evaluate, failure_message, failures, requirements
@@ -383,13 +383,11 @@ def preflight(module):
     validate_ignore(params['ignore'], [check.name for check in evaluate({}, req)])
 
     facts = gather(module, params['user'], uid, gid)
-    count = facts['cluster_count']
-    req['sysctls'] = host_plan.sysctl_minimums(params['sysctls'], params['sysctls_per_cluster'], count)
-    req['min_tasks'] = params['tasks_base'] + params['tasks_per_cluster'] * count
+    req['sysctls'] = host_plan.sysctl_minimums(params['sysctls'], params['sysctls_per_cluster'], facts['cluster_count'])
+    req['min_tasks'] = params['tasks_base'] + params['tasks_per_cluster'] * facts['cluster_count']
+    req['new_clusters'] = new_clusters(facts['host_clusters'], params['user'], params['clusters'])
     facts['sysctl_minimums'] = req['sysctls']
     facts['capacity'] = capacity(host_resources(facts, params))
-    existing = set(tuple(entry) for entry in facts['host_clusters'])
-    req['new_clusters'] = [name for name in params['clusters'] if (params['user'], name) not in existing]
     checks = evaluate(facts, req)
     failed = failures(checks, ignore=params['ignore'])
     for check in checks:

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kinc.kinc.plugins.module_utils.host_capacity import (
-    MAX_COUNTED, Resource, capacity, clusters_more, host_resources, refusal)
+    MAX_COUNTED, Resource, capacity, clusters_more, host_resources, new_clusters, refusal)
 
 
 def resource(name='memory', limit=5000, used=0, per_cluster=2048, sizing=None):
@@ -69,15 +69,13 @@ PARAMS = {'sysctls': {'fs.inotify.max_user_instances': 256, 'kernel.keys.maxkeys
 def facts(**usage):
     return {'user': 'alice', 'uid': 1000, 'host_clusters': [('alice', 'dev')], 'tasks_max': 20000,
             'tasks_override': None,
-            'sysctls': {'fs.inotify.max_user_instances': 128, 'kernel.keys.maxkeys': 200},
-            'usage': dict({'inotify_instances': 10, 'inotify_watches': 50, 'tasks': 100,
-                           'memory_available_mib': 9000}, **usage)}
+            'usage': dict({'inotify_instances': 10, 'inotify_instances_max': 128, 'inotify_watches': 50,
+                           'inotify_watches_max': 8192, 'tasks': 100, 'memory_available_mib': 9000}, **usage)}
 
 
 def test_host_resources_take_their_costs_from_kinc_hosts_figures():
     found = dict((r.name, r) for r in host_resources(facts(keys=20, keys_max=300), PARAMS))
     assert found['inotify_instances'][1:5] == (128, 10, 128, (256, 128, 1))
-    # The user's own key quota wins over the sysctl once it holds a key.
     assert found['kernel_keys'][1:5] == (300, 20, 500, (1000, 500, 1))
     # max_user_watches has a cost but kinc_host does not raise it here (not among the sysctls): as it is.
     assert found['inotify_watches'].sizing is None
@@ -91,3 +89,9 @@ def test_an_owners_tasks_limit_after_kincs_is_not_raised_and_its_file_is_the_fix
         dict(facts(), tasks_override='/etc/systemd/system/user-1000.slice.d/99-owner.conf'), PARAMS))
     assert found['tasks'].sizing is None
     assert '99-owner.conf' in found['tasks'].fix
+
+
+def test_new_clusters_are_the_declared_ones_the_user_does_not_have():
+    found = [('alice', 'dev'), ('bob', 'ci')]
+    assert new_clusters(found, 'alice', ['dev', 'ci', 'web']) == ['ci', 'web']
+    assert new_clusters(found, 'bob', ['ci']) == []

@@ -347,6 +347,7 @@ def test_capacity_reports_room_and_what_runs_out_first(host, capsys, tmp_path):
     root, _bin = host
     write(root / 'proc/meminfo', 'MemTotal: 16384000 kB\nMemAvailable: 10240000 kB\n')
     write(root / 'proc/key-users', '    0:     9 8/8 3/1000000 56/25000000\n %5d:     2 2/2 2/200 28/20000\n' % UID)
+    write(root / 'proc/sys/fs/inotify/max_user_instances', '128\n')
     write(tmp_path / 'home/me/.config/containers/systemd/kinc-dev-control-plane.container', '')
     result = run(capsys, clusters=['dev'], sysctls=dict(SYSCTLS, **{'kernel.keys.maxkeys': 1000}),
                  sysctls_per_cluster=dict(PER_CLUSTER, **{'kernel.keys.maxkeys': 500}))
@@ -358,6 +359,9 @@ def test_capacity_reports_room_and_what_runs_out_first(host, capsys, tmp_path):
     assert (keys['limit'], keys['used'], keys['per_cluster']) == (200, 2, 500)
     assert keys['clusters_more'] > 4
     assert found['resources']['tasks']['clusters_more'] is None  # TasksMax=infinity
+    # In force, though kinc_host does not size it here (no cost per cluster: not counted).
+    assert found['resources']['inotify_instances']['limit'] == 128
+    assert found['resources']['inotify_instances']['clusters_more'] is None
     assert 'capacity' not in names(result['failed_checks'])
 
 
