@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
+from ansible_collections.kinc.kinc.plugins.module_utils import host_capacity
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION
 from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version, version_text
 
@@ -224,6 +225,22 @@ def _tasks_max(facts, req):
                  % (needed, TASKS_DROPIN % (uid if isinstance(uid, int) else 0)))
 
 
+def _capacity(facts, req):
+    found = facts.get('capacity')
+    if not found:
+        return Check('capacity', True, True, 'capacity not counted', '')
+    new = req.get('new_clusters') or []
+    refused = host_capacity.refusal(found, new, facts.get('user'))
+    if refused:
+        message, fix = refused
+        return Check('capacity', False, True, message, fix)
+    more = found['clusters_more']
+    return Check('capacity', True, True,
+                 'room for %s more cluster(s)%s, %d new declared'
+                 % ('unlimited' if more is None else more,
+                    ' (limited by %s)' % found['limited_by'] if found['limited_by'] else '', len(new)), '')
+
+
 def _packages(facts, req):
     family = facts.get('os_family')
     wanted = req['packages']
@@ -253,7 +270,7 @@ def evaluate(facts, req):
     """Every check, blocking ones first, in a stable order."""
     checks = [_kernel, _cgroup_v2, _cgroup_controllers, _user_namespaces, _packages,
               _podman, _newuidmap, _rootless_network, _subids('subuid'), _subids('subgid'),
-              _cgroup_delegation, _cgroup_limits, _linger, _kernel_modules, _tasks_max]
+              _cgroup_delegation, _cgroup_limits, _linger, _kernel_modules, _tasks_max, _capacity]
     checks += [_sysctl(key, req['sysctls'][key]) for key in sorted(req['sysctls'])]
     results = [check(facts, req) for check in checks]
     return sorted(results, key=lambda check: not check.blocking)

@@ -51,8 +51,8 @@ def test_a_prepared_host_passes_every_check():
     assert failed() == {}
     assert set(checks) == {'kernel', 'cgroup_v2', 'cgroup_controllers', 'user_namespaces', 'packages', 'podman',
                            'newuidmap', 'rootless_network', 'subuid', 'subgid', 'cgroup_delegation', 'cgroup_limits',
-                           'linger',
-                           'kernel_modules', 'tasks_max', 'sysctl:kernel.keys.maxkeys', 'sysctl:net.ipv4.ip_forward'}
+                           'linger', 'kernel_modules', 'tasks_max', 'capacity', 'sysctl:kernel.keys.maxkeys',
+                           'sysctl:net.ipv4.ip_forward'}
 
 
 def test_blocking_checks_come_first():
@@ -60,7 +60,7 @@ def test_blocking_checks_come_first():
     kinds = [check.blocking for check in checks]
     assert kinds == sorted(kinds, reverse=True)
     assert [check.name for check in checks if check.blocking] == [
-        'kernel', 'cgroup_v2', 'cgroup_controllers', 'user_namespaces']
+        'kernel', 'cgroup_v2', 'cgroup_controllers', 'user_namespaces', 'capacity']
 
 
 def test_old_kernel_blocks_and_names_the_minimum():
@@ -166,7 +166,7 @@ def test_failure_message_lists_every_failure_with_its_fix():
     checks = preflight.evaluate(dict(GOOD, kernel='4.19.0', linger=False), requirements())
     message = preflight.failure_message(preflight.failures(checks), len(checks))
     assert message.splitlines() == [
-        'kinc preflight: 2 of 17 checks failed:',
+        'kinc preflight: 2 of 18 checks failed:',
         '- [kernel] kernel 4.19.0 is older than 5.10.0 (blocking: the kinc_host role cannot fix this). '
         'Fix: boot a kernel >= 5.10.0 (Debian 12+, Ubuntu 22.04+, Fedora 38+)',
         '- [linger] lingering is disabled for alice. '
