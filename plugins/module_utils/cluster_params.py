@@ -16,7 +16,9 @@ from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
-from ansible_collections.kinc.kinc.plugins.module_utils.node_config import CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE
+from ansible_collections.kinc.kinc.plugins.module_utils import registry
+from ansible_collections.kinc.kinc.plugins.module_utils.node_config import (
+    CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE, REGISTRIES_FILE)
 
 # Quadlet must start the unit within this time: an image pull is not part of it (images are local).
 TIMEOUT_START_SEC = 300
@@ -74,12 +76,13 @@ def template_values(params):
         'timeout_start_sec': TIMEOUT_START_SEC,
         'stop_timeout': NODE_STOP_TIMEOUT,
         'timeout_stop_sec': TIMEOUT_STOP_SEC,
+        'network': registry.node_network(params.get('registry_port')),
     }
 
 
 def node_config(params, kubeadm_template, rootless):
     """{file name: text} for the config volume: cluster.env always, kubeadm.conf in mounted mode
-    (`kubeadm_template` is the text of kubeadm_config.TEMPLATE_PATH)."""
+    (`kubeadm_template` is the text of kubeadm_config.TEMPLATE_PATH), registries.conf with a local registry."""
     files = {CLUSTER_ENV_FILE: kubeadm_config.cluster_env(
         params['name'], params['api_port'], params['pod_subnet'], params['service_subnet'],
         events=bool(params.get('events')), kubernetes_version=params.get('kubernetes_version'),
@@ -89,4 +92,6 @@ def node_config(params, kubeadm_template, rootless):
             kubeadm_template, params['name'], params['pod_subnet'], params['service_subnet'],
             kubernetes_version=params.get('kubernetes_version'), rootless=rootless,
             api_address=params.get('api_address') or kubeadm_config.DEFAULT_API_ADDRESS)
+    if params.get('registry_port'):
+        files[REGISTRIES_FILE] = registry.registries_conf(params['registry_port'])
     return files

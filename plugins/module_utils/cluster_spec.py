@@ -60,6 +60,7 @@ CLUSTER_OPTIONS = dict(
     wait_timeout=dict(type='int', default=DEFAULT_WAIT_TIMEOUT),
     kubeconfig_path=dict(type='path'),
     merge_kubeconfig=dict(type='bool', default=False),
+    registry_port=dict(type='int'),
 )
 
 # The keys of one entry of the role's kinc_clusters list (its meta/argument_specs.yml documents them; a
@@ -105,6 +106,14 @@ def port_error(port, field='api_port', lowest=1):
     if isinstance(port, bool) or not isinstance(port, int) or not lowest <= port <= MAX_PORT:
         return problem(field, '%r is not a TCP port from %d to %d' % (port, lowest, MAX_PORT),
                        'give a port from %d to %d, or leave api_port out to allocate one' % (lowest, MAX_PORT))
+    return None
+
+
+def registry_port_error(port, field='registry_port'):
+    """Why `port` cannot be the owner's local registry port, or None."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= MAX_PORT:
+        return problem(field, '%r is not a TCP port from 1 to %d' % (port, MAX_PORT),
+                       'take it from kinc.kinc.kinc_registry, or leave it out when there is no registry')
     return None
 
 
@@ -237,6 +246,7 @@ VALUE_CHECKS = dict(
     kubernetes_version=version_error,
     kubeconfig_path=kubeconfig_path_error,
     wait_timeout=wait_timeout_error,
+    registry_port=registry_port_error,
 )
 
 

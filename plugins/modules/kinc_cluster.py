@@ -124,6 +124,15 @@ options:
     description: Also merge the context C(kinc-<name>) into C(~/.kube/config) (needs PyYAML on the managed host).
     type: bool
     default: false
+  registry_port: &registry_port
+    description:
+      - The port of the owner's local registry (C(kinc.kinc.kinc_registry)) on the host's C(127.0.0.1), which the
+        node's CRI-O pulls C(localhost:<port>/...) from over plain HTTP.
+      - The node then runs on pasta with C(-T <port>), which makes that one port of the node's loopback the host's
+        (no other host port is reachable), and its config volume gets C(registries.conf), a
+        containers-registries.conf(5) drop-in marking C(localhost:<port>) insecure.
+      - Unset, the node has neither (the registry's removal restarts the node once, as its enabling does).
+    type: int
   quadlet_dir:
     description:
       - Directory of the Quadlet units (of every cluster of the call).
@@ -166,7 +175,7 @@ options:
       - Several clusters converged in one call, each a dictionary of the cluster options of this module
         (O(name), O(state), O(api_port), O(pod_subnet), O(service_subnet), O(image), O(api_address),
         O(config_mode), O(kubernetes_version), O(events), O(purge), O(wait), O(wait_timeout), O(kubeconfig_path),
-        O(merge_kubeconfig)), with the same meaning and defaults.
+        O(merge_kubeconfig), O(registry_port)), with the same meaning and defaults.
       - Mutually exclusive with O(name).
     type: list
     elements: dict
@@ -189,6 +198,7 @@ options:
       wait_timeout: *wait_timeout
       kubeconfig_path: *kubeconfig_path
       merge_kubeconfig: *merge_kubeconfig
+      registry_port: *registry_port
       quadlet_units: *quadlet_units
       node_config: *node_config
       node_config_rootful: *node_config_rootful
