@@ -13,9 +13,10 @@ drop-in for `localhost:<port>` (registries_conf), which its entrypoint installs;
 same one (host_drop_in_dir), so a push needs no --tls-verify=false either.
 
 Port rules (kinc_registry's documentation repeats them): the port the registry volume's label records is kept;
-else the lowest port from base_port that no cluster of any user holds (their labels and the host-wide record),
-no container publishes, no socket listens on (127.0.0.1 or a wildcard), and that this user may publish
-(net.ipv4.ip_unprivileged_port_start).
+else the lowest port from base_port that no cluster and no other registry of any user holds (their labels and the
+host-wide record, allocation_record.REGISTRY_FILE), no container publishes, no socket listens on (127.0.0.1 or a
+wildcard), and that this user may publish (net.ipv4.ip_unprivileged_port_start). API port allocation
+(kinc_allocate) skips every registry's port the same way.
 """
 
 from __future__ import absolute_import, division, print_function

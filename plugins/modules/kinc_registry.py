@@ -26,8 +26,11 @@ description:
     C(io.kinc.registry-port) records is kept; else the lowest port from O(base_port) (or O(port), checked) that
     no cluster of any user holds (their labels and the host-wide record of role C(kinc.kinc.kinc_host)), no
     container publishes and no socket listens on (on 127.0.0.1 or a wildcard address), from the host's
-    C(net.ipv4.ip_unprivileged_port_start) up for a rootless user. The choice and the volume's creation happen
-    under the host-wide allocation lock. Another user's registry is seen while it listens."
+    C(net.ipv4.ip_unprivileged_port_start) up for a rootless user, and no other user's registry holds. The choice,
+    the volume's creation and the record (C(<host_record_dir>/<uid>/registry.json), read by every user's
+    M(kinc.kinc.kinc_allocate) and M(kinc.kinc.kinc_registry) as untrusted input) happen under the host-wide
+    allocation lock. Without a usable record (no role C(kinc.kinc.kinc_host)) another user's registry is seen only
+    while it listens."
   - The nodes reach it through pasta's port forwarding (C(-T <port>)), so the host needs pasta (package passt).
   - The owner's Podman gets the containers-registries.conf(5) drop-in C(50-kinc-registry.conf) in
     C(~/.config/containers/registries.conf.d) (root C(/etc/containers/registries.conf.d)) that marks
@@ -154,15 +157,26 @@ OPTIONS = dict(
 )
 
 
-def _held_ports(client, record_dir):
-    """{port: holder} of every cluster of this user (labels) and of the others (the host-wide record)."""
+def _held_ports(module, client, record_dir):
+    """{port: holder} of every cluster of this user (labels) and of the others, and of the other users' registries
+    (the host-wide record)."""
     held = dict((a.api_port, "cluster %r" % a.name)
                 for a in existing_allocations(labelled_objects(client.volumes(), client.containers())).values())
     if allocation_record.unusable_reason(record_dir) is None:
-        others, _warnings = allocation_record.others(record_dir, os.geteuid())
+        others, warnings = allocation_record.others(record_dir, os.geteuid())
+        registries, more = allocation_record.registry_ports(record_dir, os.geteuid())
+        for warning in warnings + more:
+            module.warn(warning)
         for holder, allocation in others:
             held.setdefault(allocation.api_port, holder)
+        for holder, port in registries:
+            held.setdefault(port, holder)
     return held
+
+
+def _recordable(record_dir):
+    return (allocation_record.unusable_reason(record_dir) is None
+            and allocation_record.own_place_reason(record_dir, os.geteuid()) is None)
 
 
 def _place(module, client, current):
@@ -182,7 +196,7 @@ def _place(module, client, current):
     lock = allocation_record.allocation_lock(params['lock_timeout'], params['host_record_dir'],
                                              hint="raise kinc.kinc.kinc_registry's lock_timeout")
     with lock if not module.check_mode else nullcontext():
-        held = _held_ports(client, params['host_record_dir'])
+        held = _held_ports(module, client, params['host_record_dir'])
         taken = set(p.host_port for c in client.containers() for p in c.ports if p.protocol == 'tcp')
         listeners = host_network.listeners()
         if params['port'] is not None:
@@ -194,26 +208,44 @@ def _place(module, client, current):
             port = registry.choose_port(held, taken, listeners, params['base_port'], lowest)
         if not module.check_mode:
             client.create_volumes([(registry.VOLUME, registry.labels(port))])
-    return port, ['created volume %s (port %d)' % (registry.VOLUME, port)]
+        recorded = _record(module, port)
+    return port, ['created volume %s (port %d)' % (registry.VOLUME, port)] + (
+        ['recorded port %d in the host-wide record' % port] if recorded else [])
 
 
-def _drop_in(rootless, port):
-    """FileChanges of the owner's registries.conf.d drop-in: written for `port`, removed for None; a file of that
-    name kinc did not write is never touched."""
+def _record(module, port):
+    """Keep the host-wide record of this user's registry port in line (None: no registry volume); whether it
+    changed. Without a usable record other users see the registry only while it listens."""
+    record_dir = module.params['host_record_dir']
+    if not _recordable(record_dir):
+        return False
+    if module.check_mode:
+        return allocation_record.registry_port(record_dir, os.geteuid()) != port
+    return allocation_record.write_registry(record_dir, os.geteuid(), port)
+
+
+def _drop_in_dir(rootless):
+    """The owner's registries.conf.d; refused, before anything changes, when a file of kinc's drop-in name there is
+    not kinc's (it is never touched)."""
     directory = registry.host_drop_in_dir(rootless, os.environ.get('HOME') or pwd.getpwuid(os.geteuid()).pw_dir)
     path = os.path.join(directory, registry.DROP_IN)
     if registry.foreign_drop_in(files.read_text(path)):
         raise AllocationError('%s exists and kinc did not write it; fix: move it away, kinc writes its own there '
                               '(plain HTTP for localhost:<port>)' % path)
+    return directory
+
+
+def _drop_in(directory, port):
+    """FileChanges of the owner's drop-in in `directory`: written for `port`, removed for None."""
     if port is None:
         return files.plan_removal(directory, [registry.DROP_IN])
     return files.changed(files.plan(directory, [(registry.DROP_IN, registry.registries_conf(port))],
                                     registry.DROP_IN_MODE))
 
 
-def _remove(module, client, systemctl, directory, volume, rootless):
+def _remove(module, client, systemctl, directory, volume, drop_in_dir):
     actions = []
-    removals = files.plan_removal(directory, reversed(registry.UNIT_FILES)) + _drop_in(rootless, None)
+    removals = files.plan_removal(directory, reversed(registry.UNIT_FILES)) + _drop_in(drop_in_dir, None)
     running = systemctl.active_state(registry.SERVICE) not in ('inactive', 'failed')
     if running:
         actions.append('stopped %s' % registry.SERVICE)
@@ -229,6 +261,9 @@ def _remove(module, client, systemctl, directory, volume, rootless):
             systemctl.daemon_reload()
         if module.params['purge'] and volume is not None:
             client.remove_volume(registry.VOLUME)
+    # The port stays the registry's while its volume does.
+    if (module.params['purge'] or volume is None) and _record(module, None):
+        actions.append('removed the port from the host-wide record')
     return None, actions, removals
 
 
@@ -243,8 +278,9 @@ def converge(module):
     if volume is not None and current is None:
         raise AllocationError("volume %s exists but has no %s label, so it is not kinc's; fix: remove or "
                               "rename it" % (registry.VOLUME, registry.LABEL_PORT))
+    drop_in_dir = _drop_in_dir(rootless)
     if params['state'] == 'absent':
-        port, actions, changes = _remove(module, client, systemctl, directory, volume, rootless)
+        port, actions, changes = _remove(module, client, systemctl, directory, volume, drop_in_dir)
     else:
         error = cluster_spec.image_error(params['image'])
         if error:
@@ -253,8 +289,11 @@ def converge(module):
             raise AllocationError('pasta is not installed: the nodes reach the registry through its port '
                                   'forwarding; fix: install the passt package')
         port, actions = _place(module, client, current)
+        # A registry of an earlier run without a usable record, or whose record was lost.
+        if current is not None and _record(module, port):
+            actions.append('recorded port %d in the host-wide record' % port)
         units = files.changed(quadlet.plan(directory, registry.UNIT_FILES, registry.render_units(params['image'], port)))
-        changes = units + _drop_in(rootless, port)
+        changes = units + _drop_in(drop_in_dir, port)
         actions += ['wrote %s' % change.name for change in changes]
         state = systemctl.active_state(registry.SERVICE)
         verb = 'restarted' if units and state == 'active' else 'started' if state != 'active' else None

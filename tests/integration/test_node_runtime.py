@@ -3,7 +3,8 @@
 """The node's REAL container runtime in a rootless node on the test host, deployed by kinc's own role: CRI-O
 1.36 and crictl built from upstream source (tests/node_image/build-runtime.sh) with kinc's configuration
 (files/image/rootfs), Debian's conmon, crun and CNI plugins. Stand-ins remain only for kubeadm, kubelet,
-kubectl and the pause image; the pods here are made through the CRI with crictl, as kubelet makes them.
+kubectl and the pause image; the pods here are made through the CRI with crictl, as kubelet makes them. The
+deploy also runs the owner's local registry (kinc_registry), whose pushed image the node pulls and runs.
 
 The `runtime` stage of tests/run.sh (marker `runtime`). KINC_RUNTIME_MEASURE=<file> appends the pod start
 times to that file (figures, never assertions)."""

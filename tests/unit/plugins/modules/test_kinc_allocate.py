@@ -239,3 +239,16 @@ def test_check_mode_leaves_a_rootless_user_without_podman_storage_alone(run, mon
     (tmp_path / '.local' / 'share' / 'containers').mkdir(parents=True)
     run({'name': 'dev'}, host, check_mode=True)
     assert commands(host)[0][:2] == ['volume', 'ls']
+
+
+def test_the_local_registries_of_every_user_hold_their_ports_running_or_not(run, record_dir, host):
+    """A registry port (kinc_registry) is never an API port: this user's from its volume's label, another user's
+    from the host-wide record."""
+    host.add_volume('kinc-registry', {'io.kinc.registry-port': '6443', 'io.kinc.managed-by': 'kinc.kinc'})
+    place = record_dir / '4242'
+    place.mkdir()
+    os.chown(str(place), 4242, 4242)
+    (place / 'registry.json').write_text('{"uid": 4242, "port": 6444}')
+    os.chown(str(place / 'registry.json'), 4242, 4242)
+    result = run({'clusters': [{'name': 'a'}, {'name': 'b'}]}, host)
+    assert [c['api_port'] for c in result['clusters']] == [6445, 6446]
