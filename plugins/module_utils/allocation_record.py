@@ -19,6 +19,9 @@ documentation and roles/kinc_host/README.md say it for users):
 - Allocating locks the directory itself (flock), host-wide. Any user can hold that lock; a run that times out
   names the process holding it.
 
+Beside record.json, <uid>/registry.json holds the port of the user's local registry (kinc_registry), read by
+the same rules (registry_ports).
+
 A stopped cluster (Quadlet's --rm leaves no container) still holds its port here; a purged one is dropped by
 the kinc_cluster run that purges it (allocation_guard.refresh) or by its owner's next kinc_allocate.
 """
@@ -42,6 +45,8 @@ from ansible_collections.kinc.kinc.plugins.module_utils.allocation_ports import 
 
 HOST_RECORD_DIR = '/var/lib/kinc/allocations'
 RECORD_FILE = 'record.json'
+# The port of the user's local registry (kinc_registry), beside the clusters' record: {"uid": N, "port": P}.
+REGISTRY_FILE = 'registry.json'
 RECORD_MODE = 0o644
 USER_DIR_MODE = 0o755
 LIMIT_FILE = 'max-clusters-per-user'
@@ -312,3 +317,62 @@ def read_own_ports(directory, uid):
         return None if text is None else dict((a.name, ports) for a, ports in _entries(text, 1 << 16)[0])
     except (OSError, Unusable):
         return None
+def registry_ports(directory, skip_uid):
+    """([(holder, port)] of every other user's local registry, [warning]); the same untrusted-input rules as the
+    clusters' records: a file that is not a regular file of its uid of at most 64 bytes holding a port is skipped."""
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError as exc:
+        return [], ['the host-wide record %s cannot be listed (%s)' % (directory, exc.strerror or exc)]
+    found, warnings = [], []
+    for entry in entries:
+        if not _UID_DIR.match(entry) or int(entry) == skip_uid:
+            continue
+        uid = int(entry)
+        path = os.path.join(directory, entry, REGISTRY_FILE)
+        try:
+            info = os.lstat(os.path.join(directory, entry))
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or _others_write(info):
+                continue
+            text = _read_capped(path, uid, 64)
+            if text is None:
+                continue
+            port = json.loads(text)['port']
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                raise ValueError('no valid port')
+        except (OSError, Unusable, ValueError, KeyError, TypeError) as exc:
+            warnings.append('skipped the host-wide record %s: %s; the registry of %s is not seen'
+                            % (path, exc, _user(uid)))
+            continue
+        found.append(('the local registry of %s' % _user(uid), port))
+    return found, warnings
+
+
+def registry_port(directory, uid):
+    """This user's recorded registry port; None when there is none (or it cannot be used)."""
+    try:
+        text = _read_capped(os.path.join(user_dir(directory, uid), REGISTRY_FILE), uid, 64)
+        return None if text is None else json.loads(text)['port']
+    except (OSError, Unusable, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_registry(directory, uid, port):
+    """Record this user's local registry port (None: remove the record); returns whether it changed."""
+    why = own_place_reason(directory, uid)
+    if why:
+        raise AllocationError('the host-wide record of uid %d cannot be written: %s; fix: run role kinc.kinc.kinc_host '
+                              'with kinc_user set to this user (it creates that directory as root)' % (uid, why))
+    path = os.path.join(user_dir(directory, uid), REGISTRY_FILE)
+    text = None if port is None else json.dumps({'uid': uid, 'port': port}, sort_keys=True) + '\n'
+    try:
+        before = _read_capped(path, uid, 64)
+    except (OSError, Unusable):
+        before = ''
+    if before == text:
+        return False
+    if text is None:
+        files.remove(path)
+    else:
+        files.write_atomic(path, text, RECORD_MODE)
+    return True

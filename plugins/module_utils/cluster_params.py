@@ -17,7 +17,9 @@ from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
 from ansible_collections.kinc.kinc.plugins.module_utils import naming
 from ansible_collections.kinc.kinc.plugins.module_utils import node_settings
 from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
-from ansible_collections.kinc.kinc.plugins.module_utils.node_config import CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE
+from ansible_collections.kinc.kinc.plugins.module_utils import registry
+from ansible_collections.kinc.kinc.plugins.module_utils.node_config import (
+    CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE, REGISTRIES_FILE)
 
 # Quadlet must start the unit within this time: an image pull is not part of it (images are local).
 TIMEOUT_START_SEC = 300
@@ -79,13 +81,14 @@ def template_values(params):
         'stop_timeout': NODE_STOP_TIMEOUT,
         'limits': node_settings.podman_limits(params.get('memory'), params.get('cpus')),
         'timeout_stop_sec': TIMEOUT_STOP_SEC,
+        'network': registry.node_network(params.get('registry_port')),
     }
 
 
 def node_config(params, kubeadm_template, rootless, patch):
     """{file name: text} for the config volume: cluster.env always, kubeadm.conf in mounted mode
     (`kubeadm_template` is the text of kubeadm_config.TEMPLATE_PATH; `patch`, given the text and the
-    cluster's kubeadm_patches, returns the text with them merged)."""
+    cluster's kubeadm_patches, returns the text with them merged), registries.conf with a local registry."""
     files = {CLUSTER_ENV_FILE: kubeadm_config.cluster_env(
         params['name'], params['api_port'], params['pod_subnet'], params['service_subnet'],
         events=bool(params.get('events')), kubernetes_version=params.get('kubernetes_version'),
@@ -96,4 +99,6 @@ def node_config(params, kubeadm_template, rootless, patch):
             kubernetes_version=params.get('kubernetes_version'), rootless=rootless,
             api_address=params.get('api_address') or kubeadm_config.DEFAULT_API_ADDRESS), params.get('node_labels'))
         files[KUBEADM_CONFIG_FILE] = patch(text, params['kubeadm_patches']) if params.get('kubeadm_patches') else text
+    if params.get('registry_port'):
+        files[REGISTRIES_FILE] = registry.registries_conf(params['registry_port'])
     return files

@@ -72,6 +72,7 @@ CLUSTER_OPTIONS = dict(
     kubeadm_patches=dict(type='list', elements='dict', default=[]),
     memory=dict(type='str'),
     cpus=dict(type='str'),
+    registry_port=dict(type='int'),
 )
 
 # The keys of one entry of the role's kinc_clusters list (its meta/argument_specs.yml documents them; a
@@ -124,6 +125,14 @@ def port_error(port, field='api_port', lowest=1):
     if isinstance(port, bool) or not isinstance(port, int) or not lowest <= port <= MAX_PORT:
         return problem(field, '%r is not a TCP port from %d to %d' % (port, lowest, MAX_PORT),
                        'give a port from %d to %d, or leave api_port out to allocate one' % (lowest, MAX_PORT))
+    return None
+
+
+def registry_port_error(port, field='registry_port'):
+    """Why `port` cannot be the owner's local registry port, or None."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= MAX_PORT:
+        return problem(field, '%r is not a TCP port from 1 to %d' % (port, MAX_PORT),
+                       'take it from kinc.kinc.kinc_registry, or leave it out when there is no registry')
     return None
 
 
@@ -354,6 +363,7 @@ VALUE_CHECKS = dict(
     node_labels=node_settings.labels_error,
     memory=node_settings.memory_error,
     cpus=node_settings.cpus_error,
+    registry_port=registry_port_error,
 )
 # Checked with the cluster's config_mode (patches need mounted mode).
 PATCHES_CHECK = 'kubeadm_patches'

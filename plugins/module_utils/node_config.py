@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: kinc developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The node configuration kinc hands a node in its config volume (cluster.env, kubeadm.conf in mounted mode)."""
+"""The node configuration kinc hands a node in its config volume (cluster.env, kubeadm.conf in mounted mode,
+registries.conf with a local registry)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,8 +16,10 @@ from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincE
 
 CLUSTER_ENV_FILE = 'cluster.env'
 KUBEADM_CONFIG_FILE = 'kubeadm.conf'
-# Files kinc writes into the config volume; a file not wanted by the current config_mode is removed.
-FILES = (CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE)
+# The containers-registries.conf(5) drop-in for the owner's local registry; the node's entrypoint installs it.
+REGISTRIES_FILE = 'registries.conf'
+# Files kinc writes into the config volume; a file not wanted by the current options is removed.
+FILES = (CLUSTER_ENV_FILE, KUBEADM_CONFIG_FILE, REGISTRIES_FILE)
 # The node reads them as root of its user namespace; nothing in them is secret.
 FILE_MODE = 0o644
 

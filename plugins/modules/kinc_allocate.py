@@ -47,7 +47,8 @@ description:
     flock it), which makes other runs wait O(lock_timeout) and then fail with a message naming that process
     and its user; hide their own clusters from others (which only endangers their own). They cannot make
     another user's run hang, crash, take the wrong port or lose its record."
-  - A port is taken when a cluster of any user holds it, when a container publishes it, or when a TCP socket
+  - A port is taken when a cluster of any user holds it, when the local registry of any user
+    (M(kinc.kinc.kinc_registry)) holds it, when a container publishes it, or when a TCP socket
     listens on it on the cluster's O(clusters[].api_address) or on a wildcard address (V(0.0.0.0), V(::)).
     A rootless user can only publish from the kernel's C(net.ipv4.ip_unprivileged_port_start) (1024 by
     default) up; root from 1.
@@ -311,7 +312,7 @@ from contextlib import nullcontext
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kinc.kinc.plugins.module_utils import (
-    allocation_ports, allocation_record, cluster_spec, module_base, naming)
+    allocation_ports, allocation_record, cluster_spec, module_base, naming, registry)
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
     AllocationError, Request, allocation_labels, existing_allocations, plan, validate_requests)
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import gather_facts
@@ -459,11 +460,15 @@ def allocate(module):
         existing = existing_allocations(facts.labelled_objects)
         others, others_ports, warnings = (([], [], []) if unusable
                                           else allocation_record.others_with_ports(record_dir, uid))
-        for warning in warnings:
+        registries, more = ([], []) if unusable else allocation_record.registry_ports(record_dir, uid)
+        for warning in warnings + more:
             module.warn(warning)
         held = others_ports + [allocation_ports.HeldPort('cluster %r' % name, name, port)
                                for name, ports in own_ports.items() for port in ports]
-        decided = plan(requests, existing, facts.taken_ports, facts.taken_networks, params['base_port'],
+        # The local registries (kinc_registry) of every user hold their ports, running or not.
+        own_registry = registry.recorded_port(facts.volume_labels.get(registry.VOLUME))
+        taken = set(facts.taken_ports) | set(port for _holder, port in registries) | set([own_registry] if own_registry else [])
+        decided = plan(requests, existing, taken, facts.taken_networks, params['base_port'],
                        params['max_port'], listeners=facts.listeners, lowest_port=lowest, others=others,
                        published=[(h.holder + ' (a published port)', h.port.host_port) for h in held
                                   if h.port.protocol == 'tcp'])

@@ -190,6 +190,15 @@ options:
       - kubelet's allocatable CPU is this limit, as for O(memory).
       - Needs the C(cpu) cgroup controller delegated to the owner.
     type: str
+  registry_port: &registry_port
+    description:
+      - The port of the owner's local registry (C(kinc.kinc.kinc_registry)) on the host's C(127.0.0.1), which the
+        node's CRI-O pulls C(localhost:<port>/...) from over plain HTTP.
+      - The node then runs on pasta with C(-T <port>), which makes that one port of the node's loopback the host's
+        (no other host port is reachable), and its config volume gets C(registries.conf), a
+        containers-registries.conf(5) drop-in marking C(localhost:<port>) insecure.
+      - Unset, the node has neither (the registry's removal restarts the node once, as its enabling does).
+    type: int
   quadlet_dir:
     description:
       - Directory of the Quadlet units (of every cluster of the call).
@@ -232,8 +241,8 @@ options:
       - Several clusters converged in one call, each a dictionary of the cluster options of this module
         (O(name), O(state), O(api_port), O(pod_subnet), O(service_subnet), O(image), O(api_address),
         O(config_mode), O(kubernetes_version), O(events), O(purge), O(wait), O(wait_timeout), O(kubeconfig_path),
-        O(merge_kubeconfig), O(ports), O(node_labels), O(kubeadm_patches), O(memory), O(cpus)), with the same meaning
-        and defaults.
+        O(merge_kubeconfig), O(ports), O(node_labels), O(kubeadm_patches), O(memory), O(cpus), O(registry_port)),
+        with the same meaning and defaults.
       - Mutually exclusive with O(name).
     type: list
     elements: dict
@@ -261,6 +270,7 @@ options:
       kubeadm_patches: *kubeadm_patches
       memory: *memory
       cpus: *cpus
+      registry_port: *registry_port
       quadlet_units: *quadlet_units
       node_config: *node_config
       node_config_rootful: *node_config_rootful

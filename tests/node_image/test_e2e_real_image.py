@@ -5,8 +5,9 @@
 1. deploy two clusters from one inventory with playbooks/deploy.yml, which builds the default node image
    (localhost/kinc-node:v<default version>) from files/image as a user's first deploy does (the role's build.yml,
    after kinc_cluster reported the image missing);
-3. prove both with playbooks/verify.yml (Deployment rollout, PVC binds, pod -> pod, pod -> Service, DNS), and
-   reach a NodePort Service of the first from the host through its published port (`ports`, kube-proxy real);
+3. prove both with playbooks/verify.yml (Deployment rollout, PVC binds, pod -> pod, pod -> Service, DNS,
+   NetworkPolicy: a deny policy blocks pod -> pod, an allow policy lets it through), and reach a NodePort Service
+   of the first from the host through its published port (`ports`, kube-proxy real);
    then, with the host's outbound traffic rejected, deploy a third cluster: its first boot needs no registry
    (every image is preloaded in the node image) and it verifies like the others;
 4. restart the user's systemd manager (user@<uid>.service): both clusters come back ready and verify again;

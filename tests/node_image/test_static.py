@@ -97,6 +97,71 @@ def test_the_storage_class_is_the_default_standard():
     assert classes[0]['metadata']['annotations']['storageclass.kubernetes.io/is-default-class'] == 'true'
 
 
+NETPOL_MANIFEST = os.path.join(ROOTFS, 'etc/kinc/manifests/kube-network-policies.yaml')
+
+
+def test_the_network_policy_engine_runs_in_every_node_and_watches_the_policies():
+    objects = dict((obj['kind'], obj) for obj in manifest_objects(NETPOL_MANIFEST))
+    daemonset = objects['DaemonSet']
+    spec = daemonset['spec']['template']['spec']
+    container = spec['containers'][0]
+    # Its rules must be in the node's network namespace, where ptp routes every pod's traffic.
+    assert spec['hostNetwork'] is True and container['securityContext']['privileged'] is True
+    assert re.match(r'\Aregistry\.k8s\.io/networking/kube-network-policies:v\d+\.\d+\.\d+\Z', container['image'])
+    assert spec['serviceAccountName'] == objects['ServiceAccount']['metadata']['name']
+    binding = objects['ClusterRoleBinding']
+    assert binding['roleRef']['name'] == objects['ClusterRole']['metadata']['name']
+    assert binding['subjects'][0]['namespace'] == daemonset['metadata']['namespace'] == 'kube-system'
+    watched = dict((resource, set(rule['verbs'])) for rule in objects['ClusterRole']['rules']
+                   for resource in rule['resources'])
+    assert all(watched[r] >= {'list', 'watch'} for r in ('networkpolicies', 'pods', 'namespaces'))
+    # kinc-postinit's network-policy step applies this file and waits for this DaemonSet, the last step.
+    with open(os.path.join(ROOTFS, 'usr/local/bin/kinc-postinit')) as handle:
+        postinit = handle.read()
+    step = re.search(r'^    network-policy\)\n(.*?);;$', postinit, re.M | re.S).group(1)
+    assert 'apply -f /etc/kinc/manifests/kube-network-policies.yaml' in step
+    assert '-n kube-system rollout status daemonset/%s ' % daemonset['metadata']['name'] in step
+    assert re.search(r'^for name in .* datapath network-policy; do$', postinit, re.M)
+    with open(os.path.join(ROOTFS, 'usr/local/bin/kinc-status')) as handle:
+        assert '["network-policy", "kinc-postinit.service"]\n]' in handle.read()
+
+
+@pytest.mark.parametrize('version', SUPPORTED)
+def test_verify_proves_a_deny_policy_blocks_and_an_allow_policy_lets_through(version):
+    with open(os.path.join(REPO, 'playbooks/verify.yml')) as handle:
+        play = yaml.safe_load(handle)[0]
+    deny, allow = play['vars']['kinc_verify_deny_policy'], play['vars']['kinc_verify_allow_policy']
+    for policy in (deny, allow):
+        kubernetes_validate.validate(dict(policy, metadata=dict(policy['metadata'], namespace='kinc-verify')),
+                                     node_image.minor_of(version) + '.0', strict=True)
+    assert deny['spec'] == {'podSelector': {}, 'policyTypes': ['Ingress']}, 'deny: every pod, no ingress rule'
+    client = [o for o in play['vars']['kinc_verify_manifest'] if o['kind'] == 'Pod' and o['metadata']['name'] == 'client']
+    web = [o for o in play['vars']['kinc_verify_manifest'] if o['kind'] == 'Deployment']
+    rule = allow['spec']['ingress'][0]
+    assert rule['from'][0]['podSelector']['matchLabels'].items() <= client[0]['metadata']['labels'].items()
+    assert allow['spec']['podSelector']['matchLabels'] == web[0]['spec']['template']['metadata']['labels']
+    assert rule['ports'][0]['port'] == web[0]['spec']['template']['spec']['containers'][0]['ports'][0]['containerPort']
+    tasks = dict((t['name'], t) for t in play['tasks'][0]['block'])
+    names = list(tasks)
+    denied = tasks['The deny policy blocks the pod-to-pod request']
+    allowed = tasks['The allow policy lets the pod-to-pod request through']
+    assert denied['until'] == 'kinc_verify_denied.rc != 0' and denied['ansible.builtin.command']['argv'] == \
+        allowed['ansible.builtin.command']['argv'] == '{{ kinc_verify_web_request }}'
+    assert tasks['Fail when the deny policy is not enforced']['ansible.builtin.assert']['that'] == 'kinc_verify_denied.rc != 0'
+    assert "stdout == 'kinc-ok'" in allowed['until'] and 'failed_when' not in allowed
+    assert names.index('Deny all ingress in the namespace') < names.index(denied['name']) \
+        < names.index('Allow the client pod to reach the web pods') < names.index(allowed['name'])
+    # The e2e workflow runs tests/node_image/e2e.sh, which runs test_e2e_real_image.py, which runs verify.yml
+    # on every cluster of the real node image, twice.
+    with open(os.path.join(REPO, '.github/workflows/e2e.yml')) as handle:
+        steps = [step.get('run', '') for job in yaml.safe_load(handle)['jobs'].values() for step in job['steps']]
+    assert 'tests/node_image/e2e.sh' in steps
+    with open(os.path.join(HERE, 'e2e.sh')) as handle:
+        assert re.search(r'^exec python -m pytest .* tests/node_image/test_e2e_real_image.py', handle.read(), re.M)
+    with open(os.path.join(HERE, 'test_e2e_real_image.py')) as handle:
+        assert len(re.findall(r"playbook\('verify.yml', inventory, '-e', 'kinc_verify_cluster=", handle.read())) == 2
+
+
 def test_the_schemas_catch_misplaced_fields():
     bad = {'apiVersion': 'kubeadm.k8s.io/v1beta4', 'kind': 'ClusterConfiguration',
            'apiServer': {'timeoutForControlPlane': '4m0s'}}  # v1beta3 field, moved to InitConfiguration.timeouts

@@ -531,6 +531,8 @@ class FakeHost:
                 self._start(line[len('Volume='):].split('.volume:')[0] + '-volume.service')
         container = service[:-len('.service')]
         self.add_container(container, labels_of(text))
+        if not container.endswith('-control-plane'):
+            return  # not a node (the local registry): nothing boots
         # The node boots at once: a fresh status of this boot, initialized, with its admin kubeconfig.
         for name, content in (('status.json', status_text('ready', at=self.clock)),
                               ('initialized', '2026-11-22T10:00:01Z\n' if self.initialized else None),

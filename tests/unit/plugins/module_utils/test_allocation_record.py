@@ -173,3 +173,44 @@ def test_no_other_user_can_take_a_users_place(directory):
     with pytest.raises(AllocationError) as err:
         allocation_record.write(directory, uid, {'dev': DEV})
     assert 'fix: run role kinc.kinc.kinc_host with kinc_user set to this user' in str(err.value)
+
+
+def plant_registry(directory, uid, text):
+    place = os.path.join(directory, str(uid))
+    if not os.path.isdir(place):
+        os.mkdir(place, 0o755)
+        os.chown(place, uid, uid)
+    path = os.path.join(place, allocation_record.REGISTRY_FILE)
+    with open(path, 'w') as handle:
+        handle.write(text)
+    os.chown(path, uid, uid)
+    return path
+
+
+def test_a_users_registry_port_is_recorded_seen_by_the_others_and_removed(directory):
+    uid = os.geteuid()
+    assert allocation_record.write_registry(directory, uid, 5000) is True
+    assert allocation_record.write_registry(directory, uid, 5000) is False
+    assert allocation_record.registry_port(directory, uid) == 5000
+    assert allocation_record.registry_ports(directory, uid) == ([], [])
+    assert allocation_record.registry_ports(directory, uid + 1) == ([('the local registry of root, uid 0', 5000)], [])
+    # The clusters' record is another file: writing one never drops the other.
+    allocation_record.write(directory, uid, {'dev': DEV})
+    assert allocation_record.registry_port(directory, uid) == 5000
+    assert allocation_record.write_registry(directory, uid, None) is True
+    assert allocation_record.registry_port(directory, uid) is None
+    assert os.listdir(allocation_record.user_dir(directory, uid)) == ['record.json']
+
+
+@pytest.mark.parametrize('text', ['{"port": 70000}', '{"port": true}', '{"port": "5000"}', '[5000]', 'x' * 65, '{'])
+def test_a_broken_registry_record_of_another_user_is_skipped_with_a_warning(directory, text):
+    path = plant_registry(directory, OTHER, text)
+    found, warnings = allocation_record.registry_ports(directory, 0)
+    assert found == [] and len(warnings) == 1 and warnings[0].startswith('skipped the host-wide record %s: ' % path)
+
+
+def test_a_registry_record_owned_by_someone_else_is_skipped(directory):
+    path = plant_registry(directory, OTHER, '{"uid": %d, "port": 5000}' % OTHER)
+    assert allocation_record.registry_ports(directory, 0) == ([('the local registry of uid %d' % OTHER, 5000)], [])
+    os.chown(path, OTHER + 1, OTHER + 1)
+    assert allocation_record.registry_ports(directory, 0)[0] == []

@@ -19,7 +19,7 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.kinc.kinc.plugins.module_utils import podman_client
+from ansible_collections.kinc.kinc.plugins.module_utils import podman_client, registry
 from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -38,6 +38,7 @@ INTRODUCED = {
     ('Container', 'Tmpfs'): '4.5',
     ('Container', 'HostName'): '4.6',
     ('Container', 'PidsLimit'): '4.7',
+    ('Container', 'Network'): '4.4',
     ('Volume', 'Label'): '4.4',
     ('Volume', 'VolumeName'): '4.7',
 }
@@ -96,6 +97,12 @@ def test_no_template_uses_a_quadlet_key_newer_than_the_declared_minimum(template
         keys = quadlet_keys(handle.read())
     assert keys, 'no Quadlet keys found in %s' % template
     assert too_new(keys, podman_client.MIN_PODMAN_VERSION) == []
+
+
+@pytest.mark.parametrize('unit', registry.UNIT_FILES)
+def test_the_registry_units_use_no_quadlet_key_newer_than_the_declared_minimum(unit):
+    keys = quadlet_keys(registry.render_units(registry.DEFAULT_IMAGE, 5000)[unit])
+    assert keys and too_new(keys, podman_client.MIN_PODMAN_VERSION) == []
 
 
 def test_the_declared_minimum_is_the_newest_key_in_use():

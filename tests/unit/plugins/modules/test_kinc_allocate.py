@@ -285,3 +285,16 @@ def test_a_new_port_with_a_listener_is_refused(run, host):
     failed = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host, check_mode=True,
                  listening=[('0.0.0.0', 8080)])
     assert failed['msg'].startswith('clusters[0].ports[0].host_port: 8080/tcp on 127.0.0.1 is in use on this host')
+
+
+def test_the_local_registries_of_every_user_hold_their_ports_running_or_not(run, record_dir, host):
+    """A registry port (kinc_registry) is never an API port: this user's from its volume's label, another user's
+    from the host-wide record."""
+    host.add_volume('kinc-registry', {'io.kinc.registry-port': '6443', 'io.kinc.managed-by': 'kinc.kinc'})
+    place = record_dir / '4242'
+    place.mkdir()
+    os.chown(str(place), 4242, 4242)
+    (place / 'registry.json').write_text('{"uid": 4242, "port": 6444}')
+    os.chown(str(place / 'registry.json'), 4242, 4242)
+    result = run({'clusters': [{'name': 'a'}, {'name': 'b'}]}, host)
+    assert [c['api_port'] for c in result['clusters']] == [6445, 6446]
