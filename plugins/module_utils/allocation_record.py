@@ -317,6 +317,8 @@ def read_own_ports(directory, uid):
         return None if text is None else dict((a.name, ports) for a, ports in _entries(text, 1 << 16)[0])
     except (OSError, Unusable):
         return None
+
+
 def registry_ports(directory, skip_uid):
     """([(holder, port)] of every other user's local registry, [warning]); the same untrusted-input rules as the
     clusters' records: a file that is not a regular file of its uid of at most 64 bytes holding a port is skipped."""
