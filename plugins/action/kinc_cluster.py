@@ -21,11 +21,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
-from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
-from ansible_collections.kinc.kinc.plugins.module_utils import node_settings
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import render_values
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.node import config_render
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import node_settings
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUADLET_TEMPLATES = os.path.join(COLLECTION_ROOT, 'files', 'quadlet')
@@ -42,7 +42,7 @@ def _environment(directory):
 def render_units(params, template_dir=QUADLET_TEMPLATES):
     """{Quadlet file name: text} for the cluster described by `params` (validated)."""
     env = _environment(template_dir)
-    values = cluster_params.template_values(params)
+    values = render_values.template_values(params)
     units = {}
     for volume_name in naming.volume_names(params['name']):
         units[volume_name + '.volume'] = env.get_template(VOLUME_TEMPLATE).render(dict(values, volume_name=volume_name))
@@ -74,11 +74,11 @@ def render_node_config(params, rootless):
     """{file name: text} for the config volume; kubeadm.conf comes from the node image's own template."""
     template = ''
     if params['config_mode'] == 'mounted':
-        with open(os.path.join(COLLECTION_ROOT, kubeadm_config.TEMPLATE_PATH)) as handle:
+        with open(os.path.join(COLLECTION_ROOT, config_render.TEMPLATE_PATH)) as handle:
             template = handle.read()
     try:
-        return cluster_params.node_config(params, template, rootless, patch_kubeadm_config)
-    except (kubeadm_config.KubeadmConfigError, ValueError) as exc:
+        return render_values.node_config(params, template, rootless, patch_kubeadm_config)
+    except (config_render.KubeadmConfigError, ValueError) as exc:
         raise AnsibleActionFail(str(exc))
 
 

@@ -311,11 +311,15 @@ from contextlib import nullcontext
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kinc.kinc.plugins.module_utils import (
-    allocation_ports, allocation_record, cluster_spec, module_base, naming, registry)
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import published_ports
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils import module_base
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import registry
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.allocator import (
     AllocationError, Request, allocation_labels, existing_allocations, plan, validate_requests)
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import gather_facts
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.host_facts import gather_facts
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanNotFound
 
 OPTIONS = dict(
@@ -333,7 +337,7 @@ OPTIONS = dict(
     max_port=dict(type='int', default=cluster_spec.MAX_PORT),
     lock_path=dict(type='path'),
     lock_timeout=dict(type='int', default=300),
-    host_record_dir=dict(type='path', default=allocation_record.HOST_RECORD_DIR),
+    host_record_dir=dict(type='path', default=ledger.HOST_RECORD_DIR),
 )
 
 
@@ -348,7 +352,7 @@ def _requests(params):
         if entry['ports'] is not None:
             mappings, problems = cluster_spec.published_ports(entry['ports'], entry['api_address'], field + '.ports')
             found += problems
-            ports = allocation_ports.host_ports(mappings)
+            ports = published_ports.host_ports(mappings)
         requests.append(Request(entry['name'], entry['api_port'], field, entry['api_address'], ports))
     return requests, found
 
@@ -359,8 +363,8 @@ def _port_problems(wanted, decided, existing, others, held, facts, lowest):
     api_ports.update((a.api_port, 'cluster %r' % a.name) for a, _existed in decided)
     for holder, allocation in others:
         api_ports.setdefault(allocation.api_port, holder)
-    return allocation_ports.problems(wanted, held, api_ports, facts.published,
-                                     dict(tcp=facts.listeners, udp=facts.udp_listeners), lowest)
+    return published_ports.problems(wanted, held, api_ports, facts.published,
+                                    dict(tcp=facts.listeners, udp=facts.udp_listeners), lowest)
 
 
 def _port_list(ports):
@@ -439,31 +443,31 @@ def allocate(module):
     module_base.rootless_environment(module, required=False, warn=not module.check_mode)
     client = _client(module)
     record_dir = params['host_record_dir']
-    unusable = allocation_record.unusable_reason(record_dir)
+    unusable = ledger.unusable_reason(record_dir)
     # Before kinc_host has run (check mode) the directory may not exist yet; the run after kinc_host warns.
     if unusable and not (module.check_mode and not os.path.exists(record_dir)):
         module.warn('the host-wide allocation record is unusable (%s), so clusters of other users that are stopped '
                     'are not seen; fix: run role kinc.kinc.kinc_host, which creates it' % unusable)
-    own_place = unusable or allocation_record.own_place_reason(record_dir, uid)
+    own_place = unusable or ledger.own_place_reason(record_dir, uid)
     if own_place and not unusable and not module.check_mode:
         module.warn('the clusters of uid %d are not in the host-wide allocation record (%s), so other users do not '
                     'see them while they are stopped; fix: run role kinc.kinc.kinc_host with kinc_user set to this '
                     'user, which creates that directory as root' % (uid, own_place))
-    lock = nullcontext() if module.check_mode else allocation_record.allocation_lock(
+    lock = nullcontext() if module.check_mode else ledger.allocation_lock(
         params['lock_timeout'], record_dir, params['lock_path'])
     with lock:
-        own_ports = ({} if own_place else allocation_record.read_own_ports(record_dir, uid)) or {}
+        own_ports = ({} if own_place else ledger.read_own_ports(record_dir, uid)) or {}
         wanted = [(r.name, '%s.ports' % r.field, r.ports) for r in requests if r.ports]
         # A host port new to its cluster is checked against containers and listeners: read everything.
-        facts = gather_facts(client, names=None if allocation_ports.new_ports(wanted, own_ports)
+        facts = gather_facts(client, names=None if published_ports.new_ports(wanted, own_ports)
                              else [r.name for r in requests])
         existing = existing_allocations(facts.labelled_objects)
         others, others_ports, warnings = (([], [], []) if unusable
-                                          else allocation_record.others_with_ports(record_dir, uid))
-        registries, more = ([], []) if unusable else allocation_record.registry_ports(record_dir, uid)
+                                          else ledger.others_with_ports(record_dir, uid))
+        registries, more = ([], []) if unusable else ledger.registry_ports(record_dir, uid)
         for warning in warnings + more:
             module.warn(warning)
-        held = others_ports + [allocation_ports.HeldPort('cluster %r' % name, name, port)
+        held = others_ports + [published_ports.HeldPort('cluster %r' % name, name, port)
                                for name, ports in own_ports.items() for port in ports]
         # The local registries (kinc_registry) of every user hold their ports, running or not.
         own_registry = registry.recorded_port(facts.volume_labels.get(registry.VOLUME))
@@ -485,7 +489,7 @@ def allocate(module):
             if not own_place:
                 mine = dict(existing)
                 mine.update((a.name, a) for a, _existed in decided)
-                recorded = allocation_record.write(record_dir, uid, mine, ports)
+                recorded = ledger.write(record_dir, uid, mine, ports)
 
     entries = [_result_entry(allocation, existed, ports.get(allocation.name, ()),
                              not own_place and set(ports.get(allocation.name, ()))
@@ -497,7 +501,7 @@ def allocate(module):
         clusters=entries,
         allocations=dict((e['name'], e) for e in entries),
         created_volumes=[volume for volume, _labels in missing],
-        host_record=None if own_place else allocation_record.record_path(record_dir, uid),
+        host_record=None if own_place else ledger.record_path(record_dir, uid),
     )
     if module._diff:
         before = [dict(e, ports=_port_list(own_ports.get(e['name'], ()))) for e in entries if e['existed']]

@@ -432,14 +432,14 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_guard
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
-from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import guard
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import render_values
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.host import cgroups
 from ansible_collections.kinc.kinc.plugins.module_utils import module_base
-from ansible_collections.kinc.kinc.plugins.module_utils import node_settings
-from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
-from ansible_collections.kinc.kinc.plugins.module_utils.cluster_manager import ClusterManager
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import node_settings
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import quadlet
+from ansible_collections.kinc.kinc.plugins.module_utils.converge.call_plan import ClusterManager
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl
 
@@ -451,7 +451,7 @@ def argument_spec():
     cluster = dict(cluster_spec.CLUSTER_OPTIONS, **RENDERED)
     spec = dict(cluster, name=dict(type='str'), quadlet_dir=dict(type='path'),
                 on_missing_image=dict(type='str', choices=['fail', 'report'], default='fail'),
-                lock_timeout=dict(type='int', default=allocation_guard.LOCK_TIMEOUT))
+                lock_timeout=dict(type='int', default=guard.LOCK_TIMEOUT))
     spec['clusters'] = dict(type='list', elements='dict', options=cluster)
     return module_base.argument_spec(spec)
 
@@ -509,7 +509,7 @@ def main():
     def body():
         rootless = module_base.rootless_environment(module)
         quadlet_dir = module.params['quadlet_dir'] or quadlet.default_dir(rootless)
-        controllers = host_cgroups.owner_controllers(os.geteuid())
+        controllers = cgroups.owner_controllers(os.geteuid())
         unlimited = [p for p in (node_settings.limits_problem(e, controllers) for e in entries
                                  if e['state'] != 'absent') if p]
         if unlimited:
@@ -521,9 +521,9 @@ def main():
             if not rootless and rootful_config:
                 entry['node_config'] = rootful_config
             entry['quadlet_dir'] = quadlet_dir
-            entry['kubeconfig_path'] = entry['kubeconfig_path'] or cluster_params.default_kubeconfig_path(entry['name'])
-            entry['user_kubeconfig'] = cluster_params.user_kubeconfig_path()
-        clashes = cluster_params.kubeconfig_path_problems(entries)
+            entry['kubeconfig_path'] = entry['kubeconfig_path'] or render_values.default_kubeconfig_path(entry['name'])
+            entry['user_kubeconfig'] = render_values.user_kubeconfig_path()
+        clashes = render_values.kubeconfig_path_problems(entries)
         if clashes:
             raise KincError('; '.join(clashes))
         manager = ClusterManager(module_base.podman(module), Systemctl(module.run_command, user=rootless),

@@ -347,14 +347,15 @@ plan:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, host_plan
-from ansible_collections.kinc.kinc.plugins.module_utils.host_capacity import capacity, host_resources, new_clusters
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
+from ansible_collections.kinc.kinc.plugins.module_utils.host import owned_files
+from ansible_collections.kinc.kinc.plugins.module_utils.host.capacity_model import capacity, host_resources, new_clusters
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError, argument_spec, run
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION
-from ansible_collections.kinc.kinc.plugins.module_utils.preflight import evaluate, failure_message, failures, requirements
-from ansible_collections.kinc.kinc.plugins.module_utils.preflight_facts import gather
-from ansible_collections.kinc.kinc.plugins.module_utils.preflight_params import validate_ignore, validate_params
-from ansible_collections.kinc.kinc.plugins.module_utils.preflight_plan import plan
+from ansible_collections.kinc.kinc.plugins.module_utils.host.preflight import evaluate, failure_message, failures, requirements
+from ansible_collections.kinc.kinc.plugins.module_utils.host.findings import gather
+from ansible_collections.kinc.kinc.plugins.module_utils.host.preflight_input import validate_ignore, validate_params
+from ansible_collections.kinc.kinc.plugins.module_utils.host.fix_plan import plan
 from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version
 
 OPTIONS = dict(
@@ -365,7 +366,7 @@ OPTIONS = dict(
     cgroup_controllers=dict(type='list', elements='str', default=['cpu', 'cpuset', 'io', 'memory', 'pids']),
     limit_controllers=dict(type='list', elements='str', default=[]),
     clusters=dict(type='list', elements='str', default=[]),
-    host_record_dir=dict(type='path', default=allocation_record.HOST_RECORD_DIR),
+    host_record_dir=dict(type='path', default=ledger.HOST_RECORD_DIR),
     sysctls=dict(type='dict', default={}),
     sysctls_per_cluster=dict(type='dict', default={}),
     kernel_modules=dict(type='list', elements='str', default=[]),
@@ -392,7 +393,7 @@ def preflight(module):
     validate_ignore(params['ignore'], [check.name for check in evaluate({}, req)])
 
     facts = gather(module, params['user'], uid, gid)
-    req['sysctls'] = host_plan.sysctl_minimums(params['sysctls'], params['sysctls_per_cluster'], facts['cluster_count'])
+    req['sysctls'] = owned_files.sysctl_minimums(params['sysctls'], params['sysctls_per_cluster'], facts['cluster_count'])
     req['min_tasks'] = params['tasks_base'] + params['tasks_per_cluster'] * facts['cluster_count']
     req['new_clusters'] = new_clusters(facts['host_clusters'], params['user'], params['clusters'])
     facts['sysctl_minimums'] = req['sysctls']

@@ -139,10 +139,15 @@ from contextlib import nullcontext
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kinc.kinc.plugins.module_utils import (
-    allocation_record, cluster_spec, files, host_network, module_base, quadlet, registry)
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation import AllocationError, existing_allocations
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import labelled_objects
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils import files
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import host_network
+from ansible_collections.kinc.kinc.plugins.module_utils import module_base
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import quadlet
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import registry
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.allocator import AllocationError, existing_allocations
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.host_facts import labelled_objects
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl
 
 OPTIONS = dict(
@@ -152,7 +157,7 @@ OPTIONS = dict(
     base_port=dict(type='int', default=registry.DEFAULT_BASE_PORT),
     purge=dict(type='bool', default=False),
     quadlet_dir=dict(type='path'),
-    host_record_dir=dict(type='path', default=allocation_record.HOST_RECORD_DIR),
+    host_record_dir=dict(type='path', default=ledger.HOST_RECORD_DIR),
     lock_timeout=dict(type='int', default=300),
 )
 
@@ -162,9 +167,9 @@ def _held_ports(module, client, record_dir):
     (the host-wide record)."""
     held = dict((a.api_port, "cluster %r" % a.name)
                 for a in existing_allocations(labelled_objects(client.volumes(), client.containers())).values())
-    if allocation_record.unusable_reason(record_dir) is None:
-        others, warnings = allocation_record.others(record_dir, os.geteuid())
-        registries, more = allocation_record.registry_ports(record_dir, os.geteuid())
+    if ledger.unusable_reason(record_dir) is None:
+        others, warnings = ledger.others(record_dir, os.geteuid())
+        registries, more = ledger.registry_ports(record_dir, os.geteuid())
         for warning in warnings + more:
             module.warn(warning)
         for holder, allocation in others:
@@ -175,8 +180,8 @@ def _held_ports(module, client, record_dir):
 
 
 def _recordable(record_dir):
-    return (allocation_record.unusable_reason(record_dir) is None
-            and allocation_record.own_place_reason(record_dir, os.geteuid()) is None)
+    return (ledger.unusable_reason(record_dir) is None
+            and ledger.own_place_reason(record_dir, os.geteuid()) is None)
 
 
 def _place(module, client, current):
@@ -193,8 +198,8 @@ def _place(module, client, current):
     error = cluster_spec.port_error(params['base_port'], 'base_port', lowest)
     if error:
         raise AllocationError(error)
-    lock = allocation_record.allocation_lock(params['lock_timeout'], params['host_record_dir'],
-                                             hint="raise kinc.kinc.kinc_registry's lock_timeout")
+    lock = ledger.allocation_lock(params['lock_timeout'], params['host_record_dir'],
+                                  hint="raise kinc.kinc.kinc_registry's lock_timeout")
     with lock if not module.check_mode else nullcontext():
         held = _held_ports(module, client, params['host_record_dir'])
         taken = set(p.host_port for c in client.containers() for p in c.ports if p.protocol == 'tcp')
@@ -220,8 +225,8 @@ def _record(module, port):
     if not _recordable(record_dir):
         return False
     if module.check_mode:
-        return allocation_record.registry_port(record_dir, os.geteuid()) != port
-    return allocation_record.write_registry(record_dir, os.geteuid(), port)
+        return ledger.registry_port(record_dir, os.geteuid()) != port
+    return ledger.write_registry(record_dir, os.geteuid(), port)
 
 
 def _drop_in_dir(rootless):

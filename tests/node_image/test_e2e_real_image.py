@@ -32,11 +32,11 @@ import pytest
 
 from conftest import REPO
 
-from ansible_collections.kinc.kinc.plugins.module_utils import node_image
+from ansible_collections.kinc.kinc.plugins.module_utils.node import image_builds
 
 pytestmark = pytest.mark.e2e
 
-IMAGE = node_image.image_for()
+IMAGE = image_builds.image_for()
 # e2e-a publishes NODEPORT_HOST_PORT (host) to the NodePort 30080 (the ingress example, on 28080).
 NODEPORT_HOST_PORT = int(os.environ.get('KINC_E2E_NODEPORT_HOST_PORT', '28080'))
 CLUSTERS = [{'name': 'e2e-a', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')),

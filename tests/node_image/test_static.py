@@ -20,11 +20,11 @@ import yaml
 from conftest import HERE, IMAGE_DIR, REPO, ROOTFS, run
 from kube_config_schemas import BY_KIND
 
-from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
-from ansible_collections.kinc.kinc.plugins.module_utils import node_image
+from ansible_collections.kinc.kinc.plugins.module_utils.node import config_render
+from ansible_collections.kinc.kinc.plugins.module_utils.node import image_builds
 
 # Every Kubernetes version kinc builds a node image for.
-SUPPORTED = sorted(row['kubernetes'] for row in node_image.VERSIONS.values())
+SUPPORTED = sorted(row['kubernetes'] for row in image_builds.VERSIONS.values())
 KINC_UNITS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOTFS, 'etc/systemd/system/*.service')))
 # Allocations as kinc_allocate hands them out (default mapping and a few other ports), rootless and not.
 ALLOCATIONS = [
@@ -48,11 +48,11 @@ def shell_scripts():
     return sorted(paths)
 
 
-def test_every_unit_and_drop_in_passes_systemd_analyze_verify(node_image):
+def test_every_unit_and_drop_in_passes_systemd_analyze_verify(image_builds):
     # Verified inside the node test image: the units see the image's binaries and the package units
     # (stand-ins there) their drop-ins extend.
     units = ['/etc/systemd/system/%s' % unit for unit in KINC_UNITS] + ['crio.service', 'kubelet.service']
-    result = run('podman', 'run', '--rm', '--entrypoint', 'systemd-analyze', node_image,
+    result = run('podman', 'run', '--rm', '--entrypoint', 'systemd-analyze', image_builds,
                  'verify', '--man=no', *units, check=False)
     assert result.returncode == 0 and result.stderr == '', result.stderr
     assert set(KINC_UNITS) == {'kinc-cgroups.service', 'kinc-preflight.service', 'kinc-kubeadm-init.service',
@@ -85,7 +85,7 @@ def test_every_manifest_validates_against_each_supported_kubernetes(version):
     kinds = []
     for path in manifests:
         for obj in manifest_objects(path):
-            kubernetes_validate.validate(obj, node_image.minor_of(version) + '.0', strict=True)
+            kubernetes_validate.validate(obj, image_builds.minor_of(version) + '.0', strict=True)
             kinds.append(obj['kind'])
     assert 'StorageClass' in kinds and 'Deployment' in kinds
 
@@ -133,7 +133,7 @@ def test_verify_proves_a_deny_policy_blocks_and_an_allow_policy_lets_through(ver
     deny, allow = play['vars']['kinc_verify_deny_policy'], play['vars']['kinc_verify_allow_policy']
     for policy in (deny, allow):
         kubernetes_validate.validate(dict(policy, metadata=dict(policy['metadata'], namespace='kinc-verify')),
-                                     node_image.minor_of(version) + '.0', strict=True)
+                                     image_builds.minor_of(version) + '.0', strict=True)
     assert deny['spec'] == {'podSelector': {}, 'policyTypes': ['Ingress']}, 'deny: every pod, no ingress rule'
     client = [o for o in play['vars']['kinc_verify_manifest'] if o['kind'] == 'Pod' and o['metadata']['name'] == 'client']
     web = [o for o in play['vars']['kinc_verify_manifest'] if o['kind'] == 'Deployment']
@@ -173,7 +173,7 @@ def test_the_schemas_catch_misplaced_fields():
 
 
 def template_text():
-    with open(os.path.join(REPO, kubeadm_config.TEMPLATE_PATH)) as handle:
+    with open(os.path.join(REPO, config_render.TEMPLATE_PATH)) as handle:
         return handle.read()
 
 
@@ -181,10 +181,10 @@ def template_text():
 @pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
 def test_rendered_kubeadm_config_matches_the_api_schemas(allocation, image_version):
     name, pods, services, version, rootless = allocation
-    text = kubeadm_config.render_kubeadm_config(template_text(), name, pods, services, version, rootless)
+    text = config_render.render_kubeadm_config(template_text(), name, pods, services, version, rootless)
     # What the node does with the placeholders left for it.
     text = text.replace('${KINC_KUBERNETES_VERSION}', 'v' + image_version) \
-        .replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP)
+        .replace('${KINC_NODE_IP}', config_render.NODE_IP)
     docs = [d for d in yaml.safe_load_all(text) if d]
     assert sorted(d['kind'] for d in docs) == sorted(BY_KIND)
     for doc in docs:
@@ -198,13 +198,13 @@ def test_rendered_kubeadm_config_matches_the_api_schemas(allocation, image_versi
 @pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
 def test_node_and_collection_render_the_template_identically(allocation):
     name, pods, services, version, rootless = allocation
-    values = kubeadm_config.template_values(name, pods, services, version or 'v' + SUPPORTED[-1], rootless)
-    values['KINC_NODE_IP'] = kubeadm_config.NODE_IP
+    values = config_render.template_values(name, pods, services, version or 'v' + SUPPORTED[-1], rootless)
+    values['KINC_NODE_IP'] = config_render.NODE_IP
     env = dict(os.environ, **values)
     node = subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'),
-                           os.path.join(REPO, kubeadm_config.TEMPLATE_PATH)],
+                           os.path.join(REPO, config_render.TEMPLATE_PATH)],
                           env=env, capture_output=True, text=True, check=True).stdout
-    assert node == kubeadm_config.render(template_text(), values)
+    assert node == config_render.render(template_text(), values)
 
 
 def test_node_render_names_the_unset_placeholders(tmp_path):
@@ -240,7 +240,7 @@ def test_the_datapath_probe_pod_validates_and_checks_dns_and_the_api_service(ver
     text = render_node_template('etc/kinc/datapath-probe.yaml.tmpl', KINC_DNS_IP='10.43.0.10',
                                 KINC_API_IP='10.43.0.1', KINC_DNS_DOMAIN='cluster.local', KINC_PROBE_IMAGE=image)
     pod = yaml.safe_load(text)
-    kubernetes_validate.validate(pod, node_image.minor_of(version) + '.0', strict=True)
+    kubernetes_validate.validate(pod, image_builds.minor_of(version) + '.0', strict=True)
     assert (pod['metadata']['namespace'], pod['metadata']['name']) == ('kube-system', 'kinc-datapath')
     assert pod['spec']['restartPolicy'] == 'Never' and not pod['spec'].get('hostNetwork')
     script = pod['spec']['containers'][0]['command'][-1]
@@ -370,13 +370,13 @@ def test_kubelet_reads_the_reservation_the_cgroups_step_writes():
 
 @pytest.mark.skipif(not shutil.which('jq'), reason='jq is not installed')
 def test_a_baked_node_puts_the_labels_where_the_collection_does():
-    from ansible_collections.kinc.kinc.plugins.module_utils import node_settings
+    from ansible_collections.kinc.kinc.plugins.module_utils.spec import node_settings
     labels = {'ingress-ready': 'true', 'example.com/tier': 'edge'}
-    values = kubeadm_config.template_values('dev', '10.244.43.0/24', '10.43.0.0/16', 'v' + SUPPORTED[-1])
-    values['KINC_NODE_IP'] = kubeadm_config.NODE_IP
-    rendered = kubeadm_config.render(template_text(), values)
+    values = config_render.template_values('dev', '10.244.43.0/24', '10.43.0.0/16', 'v' + SUPPORTED[-1])
+    values['KINC_NODE_IP'] = config_render.NODE_IP
+    rendered = config_render.render(template_text(), values)
     # cluster.env as kinc writes it, read back as the node reads it: the '=' of the pairs survives.
-    env_file = kubeadm_config.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16', node_labels=labels)
+    env_file = config_render.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16', node_labels=labels)
     read = subprocess.run(['bash', '-c', '. "$1"; kinc_read_env /dev/stdin; echo "$KINC_NODE_LABELS"', 'read',
                            os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh')],
                           input=env_file, capture_output=True, text=True, check=True)
@@ -392,7 +392,7 @@ def test_a_baked_node_puts_the_labels_where_the_collection_does():
 def test_labels_and_patches_keep_the_config_valid_for_each_supported_kubernetes(image_version):
     import importlib
     action = importlib.import_module('ansible_collections.kinc.kinc.plugins.action.kinc_cluster')
-    from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
+    from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
     params = cluster_spec.normalize({
         'name': 'dev', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16',
         'node_labels': {'ingress-ready': 'true'}, 'kubeadm_patches': [
@@ -401,7 +401,7 @@ def test_labels_and_patches_keep_the_config_valid_for_each_supported_kubernetes(
             {'kind': 'InitConfiguration', 'nodeRegistration': {'taints': None}}]})[0]
     text = action.render_node_config(params, rootless=True)['kubeadm.conf']
     text = text.replace('${KINC_KUBERNETES_VERSION}', 'v' + image_version) \
-        .replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP)
+        .replace('${KINC_NODE_IP}', config_render.NODE_IP)
     docs = [d for d in yaml.safe_load_all(text) if d]
     for doc in docs:
         jsonschema.validate(doc, BY_KIND[doc['kind']])

@@ -29,8 +29,8 @@ import re
 
 import pytest
 
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
 
 # The node images the owner's storage holds from the start: the default and the one tests change to.
 NODE_IMAGES = (cluster_spec.DEFAULT_IMAGE, 'localhost/kinc-node:v2')

@@ -12,8 +12,8 @@ import pytest
 from jinja2 import UndefinedError
 
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
-from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.node import config_render
 
 TESTHOST_IMAGE = os.environ.get('KINC_TESTHOST_IMAGE', 'localhost/kinc-testhost:trixie')
 
@@ -82,8 +82,8 @@ def test_each_published_port_is_one_publish_line_after_the_api_in_the_order_give
 
 def test_a_port_change_changes_what_the_node_runs_with_so_a_running_node_restarts():
     # The digest the container carries is over the units: a changed PublishPort= restarts the node
-    # (cluster_manager.restart_needed), and only a change does.
-    from ansible_collections.kinc.kinc.plugins.module_utils import node_digest
+    # (call_plan.restart_needed), and only a change does.
+    from ansible_collections.kinc.kinc.plugins.module_utils.converge import node_digest
     before = node_digest.digest(action.render_units(options(ports=[{'host_port': 8080, 'node_port': 30080}])), {})
     same = node_digest.digest(action.render_units(options(ports=[{'host_port': 8080, 'node_port': 30080}])), {})
     after = node_digest.digest(action.render_units(options(ports=[{'host_port': 8081, 'node_port': 30080}])), {})
@@ -127,7 +127,7 @@ def test_mounted_mode_renders_the_node_images_kubeadm_template_for_the_cluster()
     assert 'podSubnet: "10.244.43.0/24"' in kubeadm and 'serviceSubnet: "10.43.0.0/16"' in kubeadm
     assert 'KubeletInUserNamespace: true' in kubeadm and 'kubernetesVersion: "v1.33.5"' in kubeadm
     # Only the placeholders the node fills itself are left.
-    assert set(re.findall(r'\$\{(KINC_[A-Z0-9_]+)\}', kubeadm)) <= kubeadm_config.NODE_FILLED
+    assert set(re.findall(r'\$\{(KINC_[A-Z0-9_]+)\}', kubeadm)) <= config_render.NODE_FILLED
 
 
 def test_a_rootful_node_gets_the_rootful_kubelet_settings():

@@ -13,7 +13,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_host, allocation_record
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import host_facts
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
 from ansible_collections.kinc.kinc.plugins.modules import kinc_allocate
 from fake_host import plant_record
 
@@ -45,9 +46,9 @@ def run(monkeypatch, tmp_path, capsys, record_dir):
                             lambda self, name, *a, **kw: '/usr/bin/podman' if podman else None)
         monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                             lambda self, argv, data=None, binary_data=False: podman.run(argv, data))
-        monkeypatch.setattr(allocation_host.host_network, 'listeners', lambda proc, protocol='tcp': [
+        monkeypatch.setattr(host_facts.host_network, 'listeners', lambda proc, protocol='tcp': [
             (ipaddress.ip_address(a), p) for a, p in listening] if protocol == 'tcp' else [])
-        monkeypatch.setattr(allocation_host.host_network, 'routes', lambda proc: [])
+        monkeypatch.setattr(host_facts.host_network, 'routes', lambda proc: [])
         args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         args.setdefault('lock_path', str(tmp_path / 'allocate.lock'))
         args.setdefault('host_record_dir', str(record_dir))
@@ -63,7 +64,7 @@ def warnings(result):
 
 
 def record(record_dir, uid):
-    with open(allocation_record.record_path(str(record_dir), uid)) as handle:
+    with open(ledger.record_path(str(record_dir), uid)) as handle:
         return json.load(handle)
 
 
@@ -73,7 +74,7 @@ def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_recor
     # The host-wide record's directory is the lock; the per-user lock file is not needed.
     assert not (tmp_path / 'allocate.lock').exists()
     uid = os.geteuid()
-    assert result['host_record'] == allocation_record.record_path(str(record_dir), uid)
+    assert result['host_record'] == ledger.record_path(str(record_dir), uid)
     assert record(record_dir, uid) == {'uid': uid, 'clusters': {'dev': {
         'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16'}}}
     assert oct(os.stat(result['host_record']).st_mode & 0o777) == oct(0o644)
@@ -126,7 +127,7 @@ def test_check_mode_reports_and_creates_nothing(run, tmp_path, host):
         ('a', 6443, True), ('b', 6446, False), ('c', 6444, False)]
     assert sorted(host.volume_labels()) == ['kinc-a-config', 'kinc-a-var-data']
     assert not (tmp_path / 'allocate.lock').exists()
-    assert os.listdir(allocation_record.user_dir(str(tmp_path / 'allocations'), os.geteuid())) == []
+    assert os.listdir(ledger.user_dir(str(tmp_path / 'allocations'), os.geteuid())) == []
     assert result['created_volumes'] == ['kinc-b-var-data', 'kinc-b-config', 'kinc-c-var-data', 'kinc-c-config']
 
 

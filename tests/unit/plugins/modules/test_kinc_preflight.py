@@ -15,7 +15,8 @@ import pwd
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.kinc.kinc.plugins.module_utils import host_plan, preflight_facts
+from ansible_collections.kinc.kinc.plugins.module_utils.host import owned_files
+from ansible_collections.kinc.kinc.plugins.module_utils.host import findings
 from ansible_collections.kinc.kinc.plugins.modules import kinc_preflight
 from fake_host import make_record_dir, plant_record
 
@@ -50,7 +51,7 @@ def host(tmp_path, monkeypatch):
     write(root / 'etc/subgid', 'other:100000:65536\n%s:165536:65536\n' % USER)
     write(root / 'var/lib/systemd/linger' / USER, '')
     write(root / 'etc/os-release', 'ID=debian\nVERSION_ID="13"\n')
-    write(root / 'etc/sysctl.d/90-kinc.conf', host_plan.render_sysctl_file({'fs.inotify.max_user_watches': 393216}))
+    write(root / 'etc/sysctl.d/90-kinc.conf', owned_files.render_sysctl_file({'fs.inotify.max_user_watches': 393216}))
     write(root / 'etc/systemd/system/user@.service.d/delegate.conf', '[Service]\nDelegate=yes\n')
     write(proc / 'modules', 'ip_tables 32768 1 iptable_filter, Live 0x0\n')
     write(root / ('lib/modules/6.12.48+deb13-amd64/modules.builtin'), 'kernel/net/ipv4/netfilter/iptable_nat.ko\n')
@@ -63,9 +64,9 @@ def host(tmp_path, monkeypatch):
     home = tmp_path / 'home'
     users = [Passwd('root', 0, '/root'), Passwd(USER, UID, str(home / 'me')), Passwd('bob', 4242, str(home / 'bob')),
              Passwd('nobody', 65534, '/nonexistent')]
-    monkeypatch.setattr(preflight_facts.pwd, 'getpwall', lambda: users)
+    monkeypatch.setattr(findings.pwd, 'getpwall', lambda: users)
     real_getpwuid = pwd.getpwuid
-    monkeypatch.setattr(preflight_facts.pwd, 'getpwuid',
+    monkeypatch.setattr(findings.pwd, 'getpwuid',
                         lambda uid: ([u for u in users if u.pw_uid == uid] or [None])[0] or real_getpwuid(uid))
     # The host-wide allocation record, as kinc_host makes it (empty).
     record = root / 'var/lib/kinc/allocations'
@@ -73,16 +74,16 @@ def host(tmp_path, monkeypatch):
     make_record_dir(str(record))
     monkeypatch.setitem(kinc_preflight.OPTIONS['host_record_dir'], 'default', str(record))
     real_getpwnam = pwd.getpwnam
-    monkeypatch.setattr(preflight_facts.pwd, 'getpwnam',
+    monkeypatch.setattr(findings.pwd, 'getpwnam',
                         lambda name: users[1] if name == USER else real_getpwnam(name))
     monkeypatch.setenv('PATH', str(bin_dir))
-    monkeypatch.setattr(preflight_facts, 'PROC', str(proc))
-    monkeypatch.setattr(preflight_facts, 'SYS_FS_CGROUP', str(cgroup))
-    monkeypatch.setattr(preflight_facts, 'SYS_MODULE', str(root / 'sys/module'))
-    monkeypatch.setattr(preflight_facts, 'LIB_MODULES', str(root / 'lib/modules'))
-    monkeypatch.setattr(preflight_facts, 'ETC', str(root / 'etc'))
-    monkeypatch.setattr(preflight_facts, 'LINGER_DIR', str(root / 'var/lib/systemd/linger'))
-    monkeypatch.setattr(preflight_facts, 'ROOTFUL_DIRS', (str(root / 'etc/containers/systemd'),))
+    monkeypatch.setattr(findings, 'PROC', str(proc))
+    monkeypatch.setattr(findings, 'SYS_FS_CGROUP', str(cgroup))
+    monkeypatch.setattr(findings, 'SYS_MODULE', str(root / 'sys/module'))
+    monkeypatch.setattr(findings, 'LIB_MODULES', str(root / 'lib/modules'))
+    monkeypatch.setattr(findings, 'ETC', str(root / 'etc'))
+    monkeypatch.setattr(findings, 'LINGER_DIR', str(root / 'var/lib/systemd/linger'))
+    monkeypatch.setattr(findings, 'ROOTFUL_DIRS', (str(root / 'etc/containers/systemd'),))
     return root, bin_dir
 
 
@@ -182,7 +183,7 @@ def test_no_user_can_size_the_hosts_limits_without_bound(host, capsys, tmp_path)
     os.symlink(str(units), str(tmp_path / 'home/me/.config/containers/linked'))
     result = run(capsys, tasks_base=1024, tasks_per_cluster=4096)
     facts = result['preflight_facts']
-    assert facts['cluster_count'] == host_plan.MAX_SIZED_CLUSTERS == 64
+    assert facts['cluster_count'] == owned_files.MAX_SIZED_CLUSTERS == 64
     assert facts['sysctl_minimums']['fs.inotify.max_user_watches'] == 262144 + 131072 * 64
     assert '[\'bob\'' not in str(facts['host_clusters'])
     assert 'TasksMax=%d' % (1024 + 4096 * 64) in result['plan']['tasks_dropin']
@@ -197,9 +198,9 @@ def test_a_value_kinc_persisted_above_its_ceiling_is_brought_back_to_it(host, ca
     (root / ('etc/systemd/system/user-%d.slice.d/90-kinc-tasks.conf' % UID)).write_text(
         '# Written by kinc.kinc.kinc_host\n[Slice]\nTasksMax=81925120\n')
     plan = run(capsys)['plan']
-    ceiling = 262144 + 131072 * host_plan.MAX_SIZED_CLUSTERS
+    ceiling = 262144 + 131072 * owned_files.MAX_SIZED_CLUSTERS
     assert plan['sysctl_file'].splitlines()[-1] == 'fs.inotify.max_user_watches = %d' % ceiling
-    assert 'TasksMax=%d' % (1024 + 2048 * host_plan.MAX_SIZED_CLUSTERS) in plan['tasks_dropin']
+    assert 'TasksMax=%d' % (1024 + 2048 * owned_files.MAX_SIZED_CLUSTERS) in plan['tasks_dropin']
 
 
 def test_plan_of_a_fresh_host(host, capsys):

@@ -12,7 +12,9 @@ from fake_host import FakeHost
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, host_network, module_base
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import host_network
+from ansible_collections.kinc.kinc.plugins.module_utils import module_base
 from ansible_collections.kinc.kinc.plugins.modules import kinc_registry
 
 DROP_IN = '.config/containers/registries.conf.d/50-kinc-registry.conf'
@@ -47,7 +49,7 @@ def test_a_registry_is_placed_recorded_started_and_an_unchanged_run_changes_noth
         'wrote kinc-registry.volume', 'wrote kinc-registry.container', 'wrote 50-kinc-registry.conf',
         'started kinc-registry.service']
     assert host.volume_labels()['kinc-registry']['io.kinc.registry-port'] == '5000'
-    assert allocation_record.registry_port(host.record_dir, os.geteuid()) == 5000
+    assert ledger.registry_port(host.record_dir, os.geteuid()) == 5000
     assert host.active['kinc-registry.service'] == 'active'
     assert (host.home / DROP_IN).read_text().endswith('location = "localhost:5000"\ninsecure = true\n')
     assert call(host, capsys)['changed'] is False
@@ -76,12 +78,12 @@ def test_removal_keeps_the_volume_and_the_port_unless_purged(host, capsys):
     assert removed['actions'] == ['stopped kinc-registry.service', 'removed kinc-registry.container',
                                   'removed kinc-registry.volume', 'removed 50-kinc-registry.conf']
     assert 'kinc-registry' in host.volume_labels() and not (host.home / DROP_IN).exists()
-    assert allocation_record.registry_port(host.record_dir, os.geteuid()) == 5000
+    assert ledger.registry_port(host.record_dir, os.geteuid()) == 5000
     assert call(host, capsys, state='absent')['changed'] is False
     purged = call(host, capsys, state='absent', purge=True)
     assert purged['actions'] == ['removed volume kinc-registry', 'removed the port from the host-wide record']
     assert 'kinc-registry' not in host.volume_labels()
-    assert allocation_record.registry_port(host.record_dir, os.geteuid()) is None
+    assert ledger.registry_port(host.record_dir, os.geteuid()) is None
 
 
 def test_a_drop_in_kinc_did_not_write_is_never_replaced(host, capsys):

@@ -13,7 +13,7 @@ KINC_ADMIN_CONF=/etc/kubernetes/admin.conf
 KINC_CRIO_ENDPOINT=unix:///var/run/crio/crio.sock
 # The node's own, stable address (on lo, set up by kinc-entrypoint): the API server advertises
 # it and etcd listens on it, so a container that Podman recreates with another IP keeps working.
-# kubeadm_config.NODE_IP in the collection must equal it.
+# config_render.NODE_IP in the collection must equal it.
 KINC_NODE_IP=10.255.255.254
 # The image of the datapath step's probe pod (nslookup, wget); the one playbooks/verify.yml uses too.
 KINC_PROBE_IMAGE=registry.k8s.io/e2e-test-images/busybox:1.36.1-1
