@@ -9,7 +9,7 @@
 #             clusters, kinc and bare
 #   fleet     one host with 2 clusters, then three hosts with 2 clusters each, in one ansible-playbook run
 #   allocate  kinc_allocate's module time for 100 clusters in one call (check mode, creating, unchanged)
-# Usage: bench/run.sh [--small] [--label NAME] [--ansible-core venv|debian] [--reruns N] [SUITE...]
+# Usage: bench/run.sh [--small] [--label NAME] [--ansible-core venv|debian] [--reruns N] [--clusters N,...] [SUITE...]
 #                     [-- ansible-playbook arguments]
 #   --small         one cluster per suite, a 2 s init delay, 10 clusters to allocate, no fleet: keeps the
 #                   harness working (tests/run.sh bench), its figures mean little
@@ -17,6 +17,7 @@
 #   --ansible-core  the ansible-core of the local connection: the test venv's version from PyPI (venv, the
 #                   default) or the test host distribution's package (debian: Debian 13's 2.19)
 #   --reruns        how many times each unchanged re-run is measured (default 1): min, median and max
+#   --clusters      the cluster counts of the podman and local suites, e.g. 3 or 1,3,5 (the default)
 # Root, after tests/tooling/setup-machine.sh and tests/tooling/build-testhost.sh; run it under
 # `flock /tmp/kinc-heavy.lock` on a shared machine.
 set -euo pipefail
@@ -28,6 +29,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SUITES=()
 SMALL=false
 RERUNS=1
+CLUSTERS_ARG=
 KINC_BENCH_ANSIBLE_CORE=venv
 KINC_BENCH_ANSIBLE_ARGS=()
 while [ $# -gt 0 ]; do
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --label) KINC_BENCH_LABEL=$2; shift ;;
     --ansible-core) KINC_BENCH_ANSIBLE_CORE=$2; shift ;;
     --reruns) RERUNS=$2; shift ;;
+    --clusters) CLUSTERS_ARG=$2; shift ;;
     --) shift; KINC_BENCH_ANSIBLE_ARGS=("$@"); break ;;
     podman|local|delay|fleet|allocate) SUITES+=("$1") ;;
     *) echo "unknown argument '$1'; see the usage in $0" >&2; exit 2 ;;
@@ -51,6 +54,7 @@ else
   CLUSTERS=(1 3 5); DELAY_CLUSTERS=(1 5); DELAY=${KINC_BENCH_DELAY:-20}; ALLOCATE=100
   [ ${#SUITES[@]} -gt 0 ] || SUITES=(podman local delay fleet allocate)
 fi
+[ -z "$CLUSTERS_ARG" ] || read -r -a CLUSTERS <<< "${CLUSTERS_ARG//,/ }"
 H1=$HOST_PREFIX-1
 work=$(mktemp -d)
 cleanup() { remove_hosts; rm -rf "$work"; }
