@@ -62,8 +62,10 @@ set_init_delay() { # HOST SECONDS: the stand-in init delay of the nodes started 
 }
 
 # Ansible and the collection inside test host $1, for the local connection mode (a workstation running
-# ansible-playbook for itself) and for timing modules by themselves. The same ansible-core as the test
-# venv, installed from PyPI for the host's Python once (cached), then copied in with this checkout.
+# ansible-playbook for itself) and for timing modules by themselves. KINC_BENCH_ANSIBLE_CORE says which
+# ansible-core runs the local playbooks: "venv" (default), the test venv's version installed from PyPI for the
+# host's Python once (cached), or "debian", the host distribution's package (Debian 13: ansible-core 2.19),
+# whose .debs are cached after the first download. Module timing (suite allocate) always uses the PyPI copy.
 install_ansible_in_host() {
   local host=$1 pyver core target
   pyver=$(podman exec "$host" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -83,14 +85,42 @@ install_ansible_in_host() {
   git -C "$KINC_REPO" ls-files -z --cached --others --exclude-standard | grep -zv '^bench/results/' \
     | tar -C "$KINC_REPO" --null -T - -cf - \
     | podman exec -i "$host" tar -C "$IN_HOST/collections/ansible_collections/kinc/kinc" -xf -
+  [ "${KINC_BENCH_ANSIBLE_CORE:-venv}" = venv ] || install_debian_ansible_in_host "$host"
   podman exec "$host" chmod -R a+rX "$IN_HOST"
+}
+
+install_debian_ansible_in_host() { # HOST: the distribution's ansible-core package (apt), .debs cached
+  local host=$1 debs=$KINC_CACHE/bench-debian-ansible-core
+  if [ -d "$debs" ]; then
+    podman exec "$host" mkdir -p /var/tmp/kinc-bench/debs
+    tar -C "$debs" -cf - . | podman exec -i "$host" tar -C /var/tmp/kinc-bench/debs -xf -
+    podman exec "$host" sh -c 'apt-get install -qq -y --no-install-recommends /var/tmp/kinc-bench/debs/*.deb' \
+      > "$RESULTS/apt.log" 2>&1 || { tail -20 "$RESULTS/apt.log" >&2; return 1; }
+  else
+    log "installing the distribution's ansible-core into $host (apt), caching its packages in $debs"
+    podman exec "$host" sh -c 'apt-get update -qq && apt-get install -qq -y --no-install-recommends ansible-core' \
+      > "$RESULTS/apt.log" 2>&1 || { tail -20 "$RESULTS/apt.log" >&2; return 1; }
+    rm -rf "$debs.tmp"; mkdir -p "$debs.tmp"
+    podman exec "$host" sh -c 'cd /var/cache/apt/archives && tar -cf - *.deb' | tar -C "$debs.tmp" -xf -
+    mv "$debs.tmp" "$debs"
+  fi
+}
+
+# The ansible-core that runs the in-host playbooks: "<version> (venv)" or "<version> (debian)".
+in_host_ansible_core() { # HOST
+  if [ "${KINC_BENCH_ANSIBLE_CORE:-venv}" = venv ]; then
+    echo "$(podman exec "$1" env PYTHONPATH="$IN_HOST/ansible" python3 -c 'import ansible; print(ansible.__version__)') (venv)"
+  else
+    echo "$(podman exec "$1" python3 -c 'import ansible; print(ansible.__version__)') (debian)"
+  fi
 }
 
 # ansible-playbook inside test host $1 as the user kinc (local connection); prints its wall time (bash's
 # `time`, so the podman exec around it is not counted).
 in_host_playbook() {
-  local host=$1; shift
-  as_kinc "$host" env PYTHONPATH="$IN_HOST/ansible" ANSIBLE_COLLECTIONS_PATH="$IN_HOST/collections" \
+  local host=$1 pythonpath=$IN_HOST/ansible; shift
+  [ "${KINC_BENCH_ANSIBLE_CORE:-venv}" = venv ] || pythonpath=
+  as_kinc "$host" env PYTHONPATH="$pythonpath" ANSIBLE_COLLECTIONS_PATH="$IN_HOST/collections" \
     ANSIBLE_NOCOLOR=1 bash -c 'TIMEFORMAT=%R; { time python3 -m ansible playbook "$@" > /tmp/kinc-bench-ansible.log 2>&1; } 2>&1' \
     playbook "$@" || { as_kinc "$host" tail -40 /tmp/kinc-bench-ansible.log >&2; return 1; }
   as_kinc "$host" cat /tmp/kinc-bench-ansible.log >> "$RESULTS/ansible.log"
@@ -148,16 +178,19 @@ playbook() { # INVENTORY PLAYBOOK [ARGS...]
   elapsed "$t0" "$t1"
 }
 
-# Appends one result (a JSON object of figures) to results.jsonl with when, where and on what it was measured.
-record() { # SUITE JSON
-  python3 - "$RESULTS/results.jsonl" "$1" "$2" "${KINC_BENCH_LABEL:-}" "$KINC_BENCH_COMMIT" \
-    "${KINC_BENCH_ANSIBLE_ARGS[*]}" <<'PY'
+# Appends one result (JSON objects of figures, merged) to results.jsonl with when, where and on what it was
+# measured.
+record() { # SUITE JSON...
+  local suite=$1; shift
+  python3 - "$RESULTS/results.jsonl" "$suite" "${KINC_BENCH_LABEL:-}" "$KINC_BENCH_COMMIT" \
+    "${KINC_BENCH_ANSIBLE_ARGS[*]}" "$@" <<'PY'
 import json, os, sys, time
-path, suite, figures, label, commit, args = sys.argv[1:7]
+path, suite, label, commit, args = sys.argv[1:6]
 row = {'suite': suite, 'label': label, 'commit': commit, 'ansible_playbook_arguments': args,
        'measured': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'cores': os.cpu_count(),
        'load_average': [round(x, 2) for x in os.getloadavg()]}
-row.update(json.loads(figures))
+for figures in sys.argv[6:]:
+    row.update(json.loads(figures))
 with open(path, 'a') as out:
     out.write(json.dumps(row, sort_keys=True) + '\n')
 print(json.dumps(row, sort_keys=True))

@@ -9,10 +9,15 @@
 #             clusters, kinc and bare
 #   fleet     one host with 2 clusters, then three hosts with 2 clusters each, in one ansible-playbook run
 #   allocate  kinc_allocate's module time for 100 clusters in one call (check mode, creating, unchanged)
-# Usage: bench/run.sh [--small] [--label NAME] [SUITE...] [-- ansible-playbook arguments]
-#   --small   one cluster per suite, a 2 s init delay, 10 clusters to allocate, no fleet: keeps the harness
-#             working (tests/run.sh bench), its figures mean little
-#   --label   stored with each figure (e.g. before/after), a column of the report
+# Usage: bench/run.sh [--small] [--label NAME] [--ansible-core venv|debian] [--reruns N] [--clusters N,...] [SUITE...]
+#                     [-- ansible-playbook arguments]
+#   --small         one cluster per suite, a 2 s init delay, 10 clusters to allocate, no fleet: keeps the
+#                   harness working (tests/run.sh bench), its figures mean little
+#   --label         stored with each figure (e.g. before/after), a column of the report
+#   --ansible-core  the ansible-core of the local connection: the test venv's version from PyPI (venv, the
+#                   default) or the test host distribution's package (debian: Debian 13's 2.19)
+#   --reruns        how many times each unchanged re-run is measured (default 1): min, median and max
+#   --clusters      the cluster counts of the podman and local suites, e.g. 3 or 1,3,5 (the default)
 # Root, after tests/tooling/setup-machine.sh and tests/tooling/build-testhost.sh; run it under
 # `flock /tmp/kinc-heavy.lock` on a shared machine.
 set -euo pipefail
@@ -23,18 +28,25 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 SUITES=()
 SMALL=false
+RERUNS=1
+CLUSTERS_ARG=
+KINC_BENCH_ANSIBLE_CORE=venv
 KINC_BENCH_ANSIBLE_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) SMALL=true ;;
     --label) KINC_BENCH_LABEL=$2; shift ;;
+    --ansible-core) KINC_BENCH_ANSIBLE_CORE=$2; shift ;;
+    --reruns) RERUNS=$2; shift ;;
+    --clusters) CLUSTERS_ARG=$2; shift ;;
     --) shift; KINC_BENCH_ANSIBLE_ARGS=("$@"); break ;;
     podman|local|delay|fleet|allocate) SUITES+=("$1") ;;
     *) echo "unknown argument '$1'; see the usage in $0" >&2; exit 2 ;;
   esac
   shift
 done
-export KINC_BENCH_LABEL
+export KINC_BENCH_LABEL KINC_BENCH_ANSIBLE_CORE
+case "$KINC_BENCH_ANSIBLE_CORE" in venv|debian) ;; *) echo "--ansible-core is venv or debian" >&2; exit 2 ;; esac
 if $SMALL; then
   CLUSTERS=(1); DELAY_CLUSTERS=(1); DELAY=${KINC_BENCH_DELAY:-2}; ALLOCATE=10
   [ ${#SUITES[@]} -gt 0 ] || SUITES=(podman local delay allocate)
@@ -42,6 +54,7 @@ else
   CLUSTERS=(1 3 5); DELAY_CLUSTERS=(1 5); DELAY=${KINC_BENCH_DELAY:-20}; ALLOCATE=100
   [ ${#SUITES[@]} -gt 0 ] || SUITES=(podman local delay fleet allocate)
 fi
+[ -z "$CLUSTERS_ARG" ] || read -r -a CLUSTERS <<< "${CLUSTERS_ARG//,/ }"
 H1=$HOST_PREFIX-1
 work=$(mktemp -d)
 cleanup() { remove_hosts; rm -rf "$work"; }
@@ -63,6 +76,25 @@ pb() { # MODE N PLAYBOOK [ARGS...]
     local_inventory "$n" | as_kinc "$H1" sh -c "cat > /home/kinc/inventory-$n.yml"
     in_host_playbook "$H1" -i "/home/kinc/inventory-$n.yml" "${KINC_BENCH_ANSIBLE_ARGS[@]}" "$@"
   fi
+}
+
+# The ansible-core running the playbooks of connection MODE: the controller's, or the one inside H1.
+ansible_core() { # MODE
+  if [ "$1" = podman ]; then
+    echo "$(python3 -c 'import ansible; print(ansible.__version__)') (venv)"
+  else
+    in_host_ansible_core "$H1"
+  fi
+}
+
+# The unchanged re-run, RERUNS times; prints a JSON object: rerun_s (the median), rerun_runs_s (every run)
+# and rerun_podman_calls (of the last run; every run makes the same calls).
+reruns() { # MODE N
+  local times=() i
+  for i in $(seq 1 "$RERUNS"); do reset_calls "$H1"; times+=("$(pb "$1" "$2" kinc.kinc.deploy)"); done
+  python3 -c 'import json, statistics, sys; t = [float(x) for x in sys.argv[2:]]
+print(json.dumps({"rerun_s": statistics.median(t), "rerun_runs_s": t, "rerun_podman_calls": int(sys.argv[1])}))' \
+    "$(calls "$H1")" "${times[@]}"
 }
 
 names() { for i in $(seq 1 "$1"); do printf 'b%s ' "$i"; done; }
@@ -99,30 +131,32 @@ prepare_host() { # MODE: boot H1 and prepare it (kinc_host) in that mode; record
   first=$(pb "$mode" 1 "$host_playbook")
   reset_calls "$H1"
   rerun=$(pb "$mode" 1 "$host_playbook")
-  record host_preparation "{\"connection\": \"$mode\", \"first_run_s\": $first, \"rerun_s\": $rerun,
+  record host_preparation "{\"connection\": \"$mode\", \"ansible_core\": \"$(ansible_core "$mode")\",
+    \"first_run_s\": $first, \"rerun_s\": $rerun,
     \"rerun_podman_calls\": $(calls "$H1")}"
 }
 
 # Deploy from scratch, unchanged re-run, podman calls of each, and (Podman connection) the bare commands.
 suite_connection() { # MODE
-  local mode=$1 n deploy_s deploy_calls rerun_s rerun_calls figures bare_figures
+  local mode=$1 n deploy_s deploy_calls rerun figures bare_figures core
   prepare_host "$mode"
+  core=$(ansible_core "$mode")
   for n in "${CLUSTERS[@]}"; do
     log "$mode connection: $n cluster(s)"
     reset_calls "$H1"; deploy_s=$(pb "$mode" "$n" kinc.kinc.deploy); deploy_calls=$(calls "$H1")
-    reset_calls "$H1"; rerun_s=$(pb "$mode" "$n" kinc.kinc.deploy); rerun_calls=$(calls "$H1")
+    rerun=$(reruns "$mode" "$n")
     # Which podman calls an unchanged run still makes (uid and arguments), for whoever trims them next.
     podman exec "$H1" cat /var/tmp/kinc-bench/podman-calls.log > "$RESULTS/podman-calls-$mode-$n-rerun.log"
+    figures="{\"connection\": \"$mode\", \"clusters\": $n, \"init_delay_s\": 0, \"ansible_core\": \"$core\",
+      \"deploy_s\": $deploy_s, \"deploy_podman_calls\": $deploy_calls}"
     if [ "$mode" = podman ]; then
-      figures=$(bare "$mode" "$n" true); read -r -a bare_figures <<< "$figures"
-      record deploy "{\"connection\": \"$mode\", \"clusters\": $n, \"init_delay_s\": 0, \"deploy_s\": $deploy_s,
-        \"deploy_podman_calls\": $deploy_calls, \"rerun_s\": $rerun_s, \"rerun_podman_calls\": $rerun_calls,
-        \"bare_deploy_s\": ${bare_figures[0]}, \"bare_deploy_podman_calls\": ${bare_figures[1]},
-        \"bare_check_s\": ${bare_figures[2]}, \"bare_check_podman_calls\": ${bare_figures[3]}}"
+      read -r -a bare_figures <<< "$(bare "$mode" "$n" true)"
+      record deploy "$figures" "$rerun" "{\"bare_deploy_s\": ${bare_figures[0]},
+        \"bare_deploy_podman_calls\": ${bare_figures[1]}, \"bare_check_s\": ${bare_figures[2]},
+        \"bare_check_podman_calls\": ${bare_figures[3]}}"
     else
       pb "$mode" "$n" kinc.kinc.cleanup -e kinc_purge=true >/dev/null
-      record deploy "{\"connection\": \"$mode\", \"clusters\": $n, \"init_delay_s\": 0, \"deploy_s\": $deploy_s,
-        \"deploy_podman_calls\": $deploy_calls, \"rerun_s\": $rerun_s, \"rerun_podman_calls\": $rerun_calls}"
+      record deploy "$figures" "$rerun"
     fi
   done
 }

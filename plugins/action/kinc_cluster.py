@@ -12,17 +12,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
+import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
-from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import render_values
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.node import config_render
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import node_settings
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUADLET_TEMPLATES = os.path.join(COLLECTION_ROOT, 'files', 'quadlet')
@@ -39,7 +42,7 @@ def _environment(directory):
 def render_units(params, template_dir=QUADLET_TEMPLATES):
     """{Quadlet file name: text} for the cluster described by `params` (validated)."""
     env = _environment(template_dir)
-    values = cluster_params.template_values(params)
+    values = render_values.template_values(params)
     units = {}
     for volume_name in naming.volume_names(params['name']):
         units[volume_name + '.volume'] = env.get_template(VOLUME_TEMPLATE).render(dict(values, volume_name=volume_name))
@@ -47,24 +50,41 @@ def render_units(params, template_dir=QUADLET_TEMPLATES):
     return units
 
 
+# What kinc_cluster writes above a kubeadm.conf with kubeadm_patches merged (YAML written again: the
+# template's comments are gone).
+PATCHED_HEADER = ('# kinc\'s kubeadm configuration (files/image/rootfs/etc/kinc/kubeadm.conf.tmpl) with the '
+                  'cluster\'s kubeadm_patches merged.\n')
+
+
+def patch_kubeadm_config(text, patches):
+    """The rendered kubeadm configuration with `patches` merged (node_settings.apply_patches)."""
+    documents = [d for d in yaml.safe_load_all(text) if d]
+    # Plain lists, dicts and strings: ansible-core hands over its own (tagged) subclasses, which PyYAML's safe
+    # dumper cannot represent.
+    patches = json.loads(json.dumps(patches))
+    try:
+        documents = node_settings.apply_patches(documents, patches)
+    except ValueError as exc:
+        raise AnsibleActionFail(str(exc))
+    return PATCHED_HEADER + yaml.safe_dump_all(documents, default_flow_style=False, sort_keys=False,
+                                               explicit_start=True)
+
+
 def render_node_config(params, rootless):
     """{file name: text} for the config volume; kubeadm.conf comes from the node image's own template."""
     template = ''
     if params['config_mode'] == 'mounted':
-        with open(os.path.join(COLLECTION_ROOT, kubeadm_config.TEMPLATE_PATH)) as handle:
+        with open(os.path.join(COLLECTION_ROOT, config_render.TEMPLATE_PATH)) as handle:
             template = handle.read()
     try:
-        return cluster_params.node_config(params, template, rootless)
-    except kubeadm_config.KubeadmConfigError as exc:
+        return render_values.node_config(params, template, rootless, patch_kubeadm_config)
+    except (config_render.KubeadmConfigError, ValueError) as exc:
         raise AnsibleActionFail(str(exc))
 
 
-# Options a role may pass as '' to mean "not set".
-_EMPTY_MEANS_UNSET = ('kubernetes_version', 'kubeconfig_path')
-
-
 def _without_unset(entry):
-    return dict((k, v) for k, v in entry.items() if not (k in _EMPTY_MEANS_UNSET and v == ''))
+    """The entry without the options a role passes as '' to mean "not set"."""
+    return dict((k, v) for k, v in entry.items() if not (k in cluster_spec.EMPTY_MEANS_UNSET and v == ''))
 
 
 def needs_rendering(args):

@@ -13,7 +13,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
 
 _ARGS = frozenset(['clusters', 'role_vars', 'field'])
 

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kinc.kinc.plugins.module_utils.naming import name_error
+from ansible_collections.kinc.kinc.plugins.module_utils.spec.naming import name_error
 
 
 def cluster_name_error(name, field='name'):

@@ -14,11 +14,11 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation import AllocationError
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation_lock import LockTimeout
-from ansible_collections.kinc.kinc.plugins.module_utils.image_ref import ArchiveError
-from ansible_collections.kinc.kinc.plugins.module_utils.kubeadm_config import KubeadmConfigError
-from ansible_collections.kinc.kinc.plugins.module_utils.kubeconfig import KubeconfigError
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.allocator import AllocationError
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.locking import LockTimeout
+from ansible_collections.kinc.kinc.plugins.module_utils.day2.image_identity import ArchiveError
+from ansible_collections.kinc.kinc.plugins.module_utils.node.config_render import KubeadmConfigError
+from ansible_collections.kinc.kinc.plugins.module_utils.kubeconfig.document import KubeconfigError
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient, PodmanError, PodmanNotFound
 from ansible_collections.kinc.kinc.plugins.module_utils.redaction import redact
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import SystemdError, user_environment

@@ -37,16 +37,18 @@ description:
   - "Every other user's record is untrusted input: it is opened without following links and without blocking
     (a FIFO cannot hang the run), used only when it is a regular file of that uid of at most 64 KiB, and only
     when every entry is a cluster name with a port and one of kinc's own network pairs (10.244.k.0/24 with
-    10.k.0.0/16), so no record can claim 0.0.0.0/0 or 10.0.0.0/8. At most the admin's per-user limit of
+    10.k.0.0/16), so no record can claim 0.0.0.0/0 or 10.0.0.0/8, and at most 32 published host ports, each a
+    port, tcp or udp, and an IP address. At most the admin's per-user limit of
     entries count (root writes the number into C(<host_record_dir>/max-clusters-per-user); default 16). A
     record that fails any of this is skipped with a warning naming the file: never a hang, a traceback or a
     failure of another user's run."
   - "What a hostile local user can still do to another user's clusters: hold up to the per-user limit of
-    ports and network indexes (as their own clusters would); hold the lock (any user can open the directory and
+    ports and network indexes, and 32 published host ports per cluster (as their own clusters would); hold the lock (any user can open the directory and
     flock it), which makes other runs wait O(lock_timeout) and then fail with a message naming that process
     and its user; hide their own clusters from others (which only endangers their own). They cannot make
     another user's run hang, crash, take the wrong port or lose its record."
-  - A port is taken when a cluster of any user holds it, when a container publishes it, or when a TCP socket
+  - A port is taken when a cluster of any user holds it, when the local registry of any user
+    (M(kinc.kinc.kinc_registry)) holds it, when a container publishes it, or when a TCP socket
     listens on it on the cluster's O(clusters[].api_address) or on a wildcard address (V(0.0.0.0), V(::)).
     A rootless user can only publish from the kernel's C(net.ipv4.ip_unprivileged_port_start) (1024 by
     default) up; root from 1.
@@ -109,6 +111,34 @@ options:
         description: The host address the cluster publishes its API on; listeners there (or on a wildcard) take a port.
         type: str
         default: 127.0.0.1
+      ports:
+        description:
+          - The host ports the cluster publishes (M(kinc.kinc.kinc_cluster)'s O(kinc.kinc.kinc_cluster#module:ports)).
+          - Each is refused when it is below the user's lowest port, a TCP port that is the API port of any
+            cluster, published by another cluster of any user (stopped ones included) on the same address or a
+            wildcard, or, when the cluster does not publish it yet, published by a container or (TCP) listened on
+            at its address or a wildcard (for UDP, a bound socket). No API port is allocated on a published TCP host port.
+          - They are recorded in the host-wide record with the cluster's allocation, so other users see them.
+          - Left out, the ports the record holds for the cluster stay as they are.
+        type: list
+        elements: dict
+        suboptions:
+          host_port:
+            description: The port on the host.
+            type: int
+            required: true
+          node_port:
+            description: The port in the node (not checked against the host).
+            type: int
+            required: true
+          protocol:
+            description: The protocol.
+            type: str
+            choices: [tcp, udp]
+            default: tcp
+          address:
+            description: The host address it is published on. Defaults to O(clusters[].api_address).
+            type: str
       field:
         description:
           - How messages name this entry, for example C(kinc_clusters[3]) when the list came from an inventory.
@@ -239,6 +269,15 @@ clusters:
       type: dict
       sample: {"io.kinc.cluster": "dev", "io.kinc.api-port": "6443", "io.kinc.pod-subnet": "10.244.43.0/24",
                "io.kinc.service-subnet": "10.43.0.0/16", "io.kinc.managed-by": "kinc.kinc"}
+    ports:
+      description: The host ports the cluster publishes, as recorded (or to be recorded) host-wide.
+      type: list
+      elements: dict
+      sample: [{"host_port": 8080, "protocol": "tcp", "address": "127.0.0.1"}]
+    ports_changed:
+      description: Whether the cluster's published host ports differ from the host-wide record (then it is rewritten).
+      type: bool
+      sample: false
     existed:
       description:
         - Whether the cluster already had an allocation on the host (on a volume or its container).
@@ -272,10 +311,15 @@ from contextlib import nullcontext
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, cluster_spec, module_base, naming
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation import (
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import published_ports
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils import module_base
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import registry
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.allocator import (
     AllocationError, Request, allocation_labels, existing_allocations, plan, validate_requests)
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation_host import gather_facts
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.host_facts import gather_facts
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanNotFound
 
 OPTIONS = dict(
@@ -286,23 +330,48 @@ OPTIONS = dict(
         api_port=dict(type='int'),
         api_address=dict(type='str', default=cluster_spec.DEFAULT_API_ADDRESS),
         field=dict(type='str'),
+        # No default: left out, the ports the host-wide record holds for the cluster stay.
+        ports=dict((k, v) for k, v in cluster_spec.CLUSTER_OPTIONS['ports'].items() if k != 'default'),
     )),
     base_port=dict(type='int', default=cluster_spec.DEFAULT_BASE_PORT),
     max_port=dict(type='int', default=cluster_spec.MAX_PORT),
     lock_path=dict(type='path'),
     lock_timeout=dict(type='int', default=300),
-    host_record_dir=dict(type='path', default=allocation_record.HOST_RECORD_DIR),
+    host_record_dir=dict(type='path', default=ledger.HOST_RECORD_DIR),
 )
 
 
 def _requests(params):
+    """([Request], [problem]) of the call."""
     if params['name'] is not None:
-        return [Request(params['name'], None, None, params['api_address'])]
-    return [Request(entry['name'], entry['api_port'], entry['field'] or 'clusters[%d]' % position, entry['api_address'])
-            for position, entry in enumerate(params['clusters'])]
+        return [Request(params['name'], None, None, params['api_address'], None)], []
+    requests, found = [], []
+    for position, entry in enumerate(params['clusters']):
+        field = entry['field'] or 'clusters[%d]' % position
+        ports = None
+        if entry['ports'] is not None:
+            mappings, problems = cluster_spec.published_ports(entry['ports'], entry['api_address'], field + '.ports')
+            found += problems
+            ports = published_ports.host_ports(mappings)
+        requests.append(Request(entry['name'], entry['api_port'], field, entry['api_address'], ports))
+    return requests, found
 
 
-def _result_entry(allocation, existed):
+def _port_problems(wanted, decided, existing, others, held, facts, lowest):
+    """Every problem of the requested host ports against every cluster of any user and the host."""
+    api_ports = dict((a.api_port, 'cluster %r' % a.name) for a in existing.values())
+    api_ports.update((a.api_port, 'cluster %r' % a.name) for a, _existed in decided)
+    for holder, allocation in others:
+        api_ports.setdefault(allocation.api_port, holder)
+    return published_ports.problems(wanted, held, api_ports, facts.published,
+                                    dict(tcp=facts.listeners, udp=facts.udp_listeners), lowest)
+
+
+def _port_list(ports):
+    return [dict(host_port=p.host_port, protocol=p.protocol, address=p.address) for p in ports]
+
+
+def _result_entry(allocation, existed, ports, ports_changed):
     return {
         'name': allocation.name,
         'api_port': allocation.api_port,
@@ -313,6 +382,8 @@ def _result_entry(allocation, existed):
         'volumes': naming.volume_names(allocation.name),
         'labels': allocation_labels(allocation),
         'existed': existed,
+        'ports': _port_list(ports),
+        'ports_changed': ports_changed,
     }
 
 
@@ -332,7 +403,8 @@ def _missing_volumes(decided, facts):
 
 
 def _summary(entries):
-    return dict((e['name'], dict((k, e[k]) for k in ('api_port', 'pod_subnet', 'service_subnet')))
+    # Published ports only where there are any: most clusters have none.
+    return dict((e['name'], dict((k, e[k]) for k in ('api_port', 'pod_subnet', 'service_subnet', 'ports') if e[k]))
                 for e in entries)
 
 
@@ -361,53 +433,79 @@ def _client(module):
 
 def allocate(module):
     params = module.params
-    requests = _requests(params)
+    requests, found = _requests(params)
     uid = os.geteuid()
     lowest = cluster_spec.lowest_port(uid != 0, cluster_spec.read_unprivileged_port_start())
+    if found:
+        raise AllocationError(' '.join('(%d) %s' % (n, text) for n, text in enumerate(found, 1)))
     validate_requests(requests, params['base_port'], params['max_port'], lowest)
     # Before lingering (check mode on a fresh host) Podman is reached without the user's manager.
     module_base.rootless_environment(module, required=False, warn=not module.check_mode)
     client = _client(module)
     record_dir = params['host_record_dir']
-    unusable = allocation_record.unusable_reason(record_dir)
+    unusable = ledger.unusable_reason(record_dir)
     # Before kinc_host has run (check mode) the directory may not exist yet; the run after kinc_host warns.
     if unusable and not (module.check_mode and not os.path.exists(record_dir)):
         module.warn('the host-wide allocation record is unusable (%s), so clusters of other users that are stopped '
                     'are not seen; fix: run role kinc.kinc.kinc_host, which creates it' % unusable)
-    own_place = unusable or allocation_record.own_place_reason(record_dir, uid)
+    own_place = unusable or ledger.own_place_reason(record_dir, uid)
     if own_place and not unusable and not module.check_mode:
         module.warn('the clusters of uid %d are not in the host-wide allocation record (%s), so other users do not '
                     'see them while they are stopped; fix: run role kinc.kinc.kinc_host with kinc_user set to this '
                     'user, which creates that directory as root' % (uid, own_place))
-    lock = nullcontext() if module.check_mode else allocation_record.allocation_lock(
+    lock = nullcontext() if module.check_mode else ledger.allocation_lock(
         params['lock_timeout'], record_dir, params['lock_path'])
     with lock:
-        facts = gather_facts(client, names=[r.name for r in requests])
+        own_ports = ({} if own_place else ledger.read_own_ports(record_dir, uid)) or {}
+        wanted = [(r.name, '%s.ports' % r.field, r.ports) for r in requests if r.ports]
+        # A host port new to its cluster is checked against containers and listeners: read everything.
+        facts = gather_facts(client, names=None if published_ports.new_ports(wanted, own_ports)
+                             else [r.name for r in requests])
         existing = existing_allocations(facts.labelled_objects)
-        others, warnings = ([], []) if unusable else allocation_record.others(record_dir, uid)
-        for warning in warnings:
+        others, others_ports, warnings = (([], [], []) if unusable
+                                          else ledger.others_with_ports(record_dir, uid))
+        registries, more = ([], []) if unusable else ledger.registry_ports(record_dir, uid)
+        for warning in warnings + more:
             module.warn(warning)
-        decided = plan(requests, existing, facts.taken_ports, facts.taken_networks, params['base_port'],
-                       params['max_port'], listeners=facts.listeners, lowest_port=lowest, others=others)
+        held = others_ports + [published_ports.HeldPort('cluster %r' % name, name, port)
+                               for name, ports in own_ports.items() for port in ports]
+        # The local registries (kinc_registry) of every user hold their ports, running or not.
+        own_registry = registry.recorded_port(facts.volume_labels.get(registry.VOLUME))
+        taken = set(facts.taken_ports) | set(port for _holder, port in registries) | set([own_registry] if own_registry else [])
+        decided = plan(requests, existing, taken, facts.taken_networks, params['base_port'],
+                       params['max_port'], listeners=facts.listeners, lowest_port=lowest, others=others,
+                       published=[(h.holder + ' (a published port)', h.port.host_port) for h in held
+                                  if h.port.protocol == 'tcp'])
+        problems = _port_problems(wanted, decided, existing, others, held, facts, lowest)
+        if problems:
+            raise AllocationError(problems[0] if len(problems) == 1 else
+                                  ' '.join('(%d) %s' % (n, text) for n, text in enumerate(problems, 1)))
         missing = _missing_volumes(decided, facts)
+        ports = dict((name, ports) for name, ports in own_ports.items() if name in existing)
+        ports.update((r.name, r.ports) for r in requests if r.ports is not None)
         recorded = False
         if not module.check_mode:
             client.create_volumes(missing)
             if not own_place:
                 mine = dict(existing)
                 mine.update((a.name, a) for a, _existed in decided)
-                recorded = allocation_record.write(record_dir, uid, mine)
+                recorded = ledger.write(record_dir, uid, mine, ports)
 
-    entries = [_result_entry(allocation, existed) for allocation, existed in decided]
+    entries = [_result_entry(allocation, existed, ports.get(allocation.name, ()),
+                             not own_place and set(ports.get(allocation.name, ()))
+                             != set(own_ports.get(allocation.name, ())))
+               for allocation, existed in decided]
     result = dict(
-        changed=bool(missing) or recorded,
+        # In check mode a changed port is what the record would change.
+        changed=bool(missing) or recorded or (module.check_mode and any(e['ports_changed'] for e in entries)),
         clusters=entries,
         allocations=dict((e['name'], e) for e in entries),
         created_volumes=[volume for volume, _labels in missing],
-        host_record=None if own_place else allocation_record.record_path(record_dir, uid),
+        host_record=None if own_place else ledger.record_path(record_dir, uid),
     )
     if module._diff:
-        result['diff'] = dict(before=_summary([e for e in entries if e['existed']]), after=_summary(entries))
+        before = [dict(e, ports=_port_list(own_ports.get(e['name'], ()))) for e in entries if e['existed']]
+        result['diff'] = dict(before=_summary(before), after=_summary(entries))
     return result
 
 

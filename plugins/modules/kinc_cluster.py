@@ -124,6 +124,81 @@ options:
     description: Also merge the context C(kinc-<name>) into C(~/.kube/config) (needs PyYAML on the managed host).
     type: bool
     default: false
+  ports: &ports
+    description:
+      - Host ports published to ports of the node (kind's C(extraPortMappings)), one C(PublishPort=) line each
+        in the node's unit, so a NodePort Service or a pod's C(hostPort) (an ingress controller) is reached from
+        the host.
+      - Changing them changes the unit, which restarts a running node (RV(cluster.restarted); C(--check --diff) shows the
+        unit's diff and the restart).
+      - This module does not check them against the host; M(kinc.kinc.kinc_allocate) does (and records them
+        host-wide), as the C(kinc.kinc.kinc_cluster) role does before anything changes.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host_port:
+        description: The port on the host.
+        type: int
+        required: true
+      node_port:
+        description:
+          - The port in the node, any from 1 to 65535, for example the C(nodePort) of a NodePort Service
+            (30000-32767) or the C(hostPort) of a pod (80).
+        type: int
+        required: true
+      protocol:
+        description: The protocol.
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      address:
+        description: The host address it is published on. Defaults to O(api_address).
+        type: str
+  node_labels: &node_labels
+    description:
+      - Labels kubelet gives the node when it registers (C(--node-labels), in the kubeadm configuration's
+        InitConfiguration C(nodeRegistration.kubeletExtraArgs) as C(node-labels)), for example C(ingress-ready=true).
+      - Keys and values follow Kubernetes' label syntax; kubelet may not set labels of the C(kubernetes.io) and
+        C(k8s.io) namespaces except its own (C(node.kubernetes.io/), C(kubelet.kubernetes.io/) and a few more).
+      - Applied on the node's first boot, like the rest of the kubeadm configuration.
+    type: dict
+    default: {}
+  kubeadm_patches: &kubeadm_patches
+    description:
+      - Documents merged into the kubeadm configuration kinc renders (O(config_mode=mounted) only), like kind's
+        C(kubeadmConfigPatches), each into the document of its C(kind) (and C(apiVersion) when given), one of
+        C(InitConfiguration), C(ClusterConfiguration), C(KubeletConfiguration) or C(KubeProxyConfiguration).
+      - Mappings are merged key by key, a null value removes a key, and any other value (lists included)
+        replaces the document's.
+      - Fields kinc sets for the node to work are refused (the API endpoint, node name, CRI socket,
+        C(kubeletExtraArgs), cluster name, version, pod and service subnets, certificate SANs, cgroup driver and
+        root, C(systemReserved), kube-proxy's C(conntrack)).
+    type: list
+    elements: dict
+    default: []
+  memory: &memory
+    description:
+      - Memory limit of the node container (C(podman run --memory)), e.g. V(4g); at least V(1g).
+      - kubelet's allocatable memory is this limit (the node reserves the rest of the host's memory for the
+        system at every start); C(kubectl describe node) shows the host's memory as capacity.
+      - Needs the C(memory) cgroup controller delegated to the owner (the C(kinc.kinc.kinc_host) role does).
+    type: str
+  cpus: &cpus
+    description:
+      - CPU limit of the node container (C(podman run --cpus)), e.g. V(2) or V(1.5); at least V(0.5).
+      - kubelet's allocatable CPU is this limit, as for O(memory).
+      - Needs the C(cpu) cgroup controller delegated to the owner.
+    type: str
+  registry_port: &registry_port
+    description:
+      - The port of the owner's local registry (C(kinc.kinc.kinc_registry)) on the host's C(127.0.0.1), which the
+        node's CRI-O pulls C(localhost:<port>/...) from over plain HTTP.
+      - The node then runs on pasta with C(-T <port>), which makes that one port of the node's loopback the host's
+        (no other host port is reachable), and its config volume gets C(registries.conf), a
+        containers-registries.conf(5) drop-in marking C(localhost:<port>) insecure.
+      - Unset, the node has neither (the registry's removal restarts the node once, as its enabling does).
+    type: int
   quadlet_dir:
     description:
       - Directory of the Quadlet units (of every cluster of the call).
@@ -166,7 +241,8 @@ options:
       - Several clusters converged in one call, each a dictionary of the cluster options of this module
         (O(name), O(state), O(api_port), O(pod_subnet), O(service_subnet), O(image), O(api_address),
         O(config_mode), O(kubernetes_version), O(events), O(purge), O(wait), O(wait_timeout), O(kubeconfig_path),
-        O(merge_kubeconfig)), with the same meaning and defaults.
+        O(merge_kubeconfig), O(ports), O(node_labels), O(kubeadm_patches), O(memory), O(cpus), O(registry_port)),
+        with the same meaning and defaults.
       - Mutually exclusive with O(name).
     type: list
     elements: dict
@@ -189,6 +265,12 @@ options:
       wait_timeout: *wait_timeout
       kubeconfig_path: *kubeconfig_path
       merge_kubeconfig: *merge_kubeconfig
+      ports: *ports
+      node_labels: *node_labels
+      kubeadm_patches: *kubeadm_patches
+      memory: *memory
+      cpus: *cpus
+      registry_port: *registry_port
       quadlet_units: *quadlet_units
       node_config: *node_config
       node_config_rootful: *node_config_rootful
@@ -350,13 +432,14 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_guard
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
-from ansible_collections.kinc.kinc.plugins.module_utils import host_cgroups
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import guard
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import render_values
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.host import cgroups
 from ansible_collections.kinc.kinc.plugins.module_utils import module_base
-from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
-from ansible_collections.kinc.kinc.plugins.module_utils.cluster_manager import ClusterManager
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import node_settings
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import quadlet
+from ansible_collections.kinc.kinc.plugins.module_utils.converge.call_plan import ClusterManager
 from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl
 
@@ -368,7 +451,7 @@ def argument_spec():
     cluster = dict(cluster_spec.CLUSTER_OPTIONS, **RENDERED)
     spec = dict(cluster, name=dict(type='str'), quadlet_dir=dict(type='path'),
                 on_missing_image=dict(type='str', choices=['fail', 'report'], default='fail'),
-                lock_timeout=dict(type='int', default=allocation_guard.LOCK_TIMEOUT))
+                lock_timeout=dict(type='int', default=guard.LOCK_TIMEOUT))
     spec['clusters'] = dict(type='list', elements='dict', options=cluster)
     return module_base.argument_spec(spec)
 
@@ -426,7 +509,11 @@ def main():
     def body():
         rootless = module_base.rootless_environment(module)
         quadlet_dir = module.params['quadlet_dir'] or quadlet.default_dir(rootless)
-        controllers = host_cgroups.owner_controllers(os.geteuid())
+        controllers = cgroups.owner_controllers(os.geteuid())
+        unlimited = [p for p in (node_settings.limits_problem(e, controllers) for e in entries
+                                 if e['state'] != 'absent') if p]
+        if unlimited:
+            raise KincError('; '.join(unlimited))
         for entry in entries:
             if entry['quadlet_units']:
                 entry['quadlet_units'] = quadlet.for_host(entry['quadlet_units'], controllers)
@@ -434,9 +521,9 @@ def main():
             if not rootless and rootful_config:
                 entry['node_config'] = rootful_config
             entry['quadlet_dir'] = quadlet_dir
-            entry['kubeconfig_path'] = entry['kubeconfig_path'] or cluster_params.default_kubeconfig_path(entry['name'])
-            entry['user_kubeconfig'] = cluster_params.user_kubeconfig_path()
-        clashes = cluster_params.kubeconfig_path_problems(entries)
+            entry['kubeconfig_path'] = entry['kubeconfig_path'] or render_values.default_kubeconfig_path(entry['name'])
+            entry['user_kubeconfig'] = render_values.user_kubeconfig_path()
+        clashes = render_values.kubeconfig_path_problems(entries)
         if clashes:
             raise KincError('; '.join(clashes))
         manager = ClusterManager(module_base.podman(module), Systemctl(module.run_command, user=rootless),

@@ -145,13 +145,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_facts
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_params
-from ansible_collections.kinc.kinc.plugins.module_utils import kubeconfig
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import cluster_facts
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import render_values
+from ansible_collections.kinc.kinc.plugins.module_utils.kubeconfig import document
 from ansible_collections.kinc.kinc.plugins.module_utils import module_base
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
-from ansible_collections.kinc.kinc.plugins.module_utils import node_status
-from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.node import init_status
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import quadlet
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl
 
 
@@ -168,7 +168,7 @@ def _api_url(container, port):
     if port is None:
         return None
     addresses = [p.host_ip for p in (container.ports if container else []) if p.container_port == naming.NODE_API_PORT]
-    return kubeconfig.server_url(addresses[0] if addresses and addresses[0] else '127.0.0.1', port)
+    return document.server_url(addresses[0] if addresses and addresses[0] else '127.0.0.1', port)
 
 
 def _volume_created(podman, name):
@@ -204,8 +204,8 @@ def describe(name, podman, systemctl, quadlet_dir, kube_dir, containers, volumes
     info['steps'] = []
     if container and container.state == 'running':
         try:
-            status = node_status.fetch(podman, container.name)
-        except node_status.StatusError:
+            status = init_status.fetch(podman, container.name)
+        except init_status.StatusError:
             info['phase'] = 'invalid'
         else:
             if status:
@@ -244,7 +244,7 @@ def main():
         names = set(c.labels.get(naming.LABEL_CLUSTER) for c in containers.values())
         names.update(v.labels.get(naming.LABEL_CLUSTER) for v in volumes)
         return dict(changed=False, clusters=[
-            describe(n, podman, systemctl, quadlet.default_dir(os.geteuid() != 0), cluster_params.kube_dir(),
+            describe(n, podman, systemctl, quadlet.default_dir(os.geteuid() != 0), render_values.kube_dir(),
                      containers, volumes) for n in sorted(n for n in names if n)])
 
     module_base.run(module, body)

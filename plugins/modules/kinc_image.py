@@ -111,10 +111,10 @@ previous_id:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kinc.kinc.plugins.module_utils import image_load
-from ansible_collections.kinc.kinc.plugins.module_utils import image_ref
+from ansible_collections.kinc.kinc.plugins.module_utils.day2 import image_load
+from ansible_collections.kinc.kinc.plugins.module_utils.day2 import image_identity
 from ansible_collections.kinc.kinc.plugins.module_utils import module_base
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
 
 OPTIONS = dict(
     cluster=dict(type='str', required=True),
@@ -128,7 +128,7 @@ OPTIONS = dict(
 def target_name(params, source):
     """The name in the cluster: the one asked for, else the source's own."""
     if params['name']:
-        return image_ref.qualify(params['name'])
+        return image_identity.qualify(params['name'])
     if source.names:
         return source.names[0]
     raise module_base.KincError('image archive %s records no image name; name the image with option name '

@@ -106,10 +106,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kinc.kinc.plugins.module_utils import log_export
+from ansible_collections.kinc.kinc.plugins.module_utils.day2 import log_export
 from ansible_collections.kinc.kinc.plugins.module_utils import module_base
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
-from ansible_collections.kinc.kinc.plugins.module_utils import quadlet
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import quadlet
 
 OPTIONS = dict(
     name=dict(type='str'),

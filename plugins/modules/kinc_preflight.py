@@ -23,6 +23,16 @@ description:
   - Sizes the sysctl and tasks minimums for the clusters the host has (every user's kinc clusters, found by their
     Quadlet units and volumes) plus the ones O(clusters) declares, so inventories for different clusters on one
     host agree.
+  - Counts RV(capacity), how many more clusters the host can run for O(user) and which resource runs out first,
+    from live headroom - the user's inotify instances and watches (its processes' and its subordinate ids' in
+    C(/proc/*/fdinfo)), its kernel keys and key bytes (C(/proc/key-users)), the tasks of C(user-<uid>.slice)
+    against its C(TasksMax), and C(MemAvailable) - against the limits in force B(after) the C(kinc.kinc.kinc_host)
+    role's fixes (a limit it raises counts as raised, up to its figure for 64 clusters; a C(TasksMax) that an
+    owner's drop-in sets after kinc's counts as it is). Per cluster, each costs what that role sizes by
+    (O(sysctls_per_cluster), O(tasks_per_cluster)) and O(memory_per_cluster).
+  - The blocking check C(capacity) fails when the clusters of O(clusters) that the host does not have yet do not
+    fit, naming the resource, its numbers and the fix. Free API ports and networks are checked by
+    M(kinc.kinc.kinc_allocate) in check mode.
   - Returns RV(plan), what the C(kinc.kinc.kinc_host) role would change (only ever its own files, only ever
     adding); an empty RV(plan.changes) means everything is in force and the role skips all its other tasks.
   - Only reads; never changes the host.
@@ -52,6 +62,13 @@ options:
     type: list
     elements: str
     default: [cpu, cpuset, io, memory, pids]
+  limit_controllers:
+    description:
+      - cgroup controllers that the inventory's cluster limits need (V(memory) for C(memory), V(cpu) for C(cpus)),
+        checked by C(cgroup_limits); the root cgroup must offer them and C(user@<uid>.service) delegate them.
+    type: list
+    elements: str
+    default: []
   clusters:
     description: Names of the clusters the inventory declares for O(user), counted with the ones the host has.
     type: list
@@ -90,6 +107,12 @@ options:
       container is 2048).
     type: int
     default: 0
+  memory_per_cluster:
+    description:
+      - MiB of the host's available memory (C(MemAvailable)) one more cluster needs, for RV(capacity); the
+        default is kubeadm's documented minimum of 2 GB of RAM per machine. V(0) leaves memory out.
+    type: int
+    default: 2048
   packages:
     description: Packages that must be installed, keyed by OS family (C(Debian), C(RedHat)); empty skips the check.
     type: dict
@@ -205,6 +228,37 @@ preflight_facts:
     cluster_count: 3
     sysctl_minimums: {net.ipv4.ip_forward: 1, fs.inotify.max_user_watches: 655360}
     sysctls: {net.ipv4.ip_forward: 1, fs.inotify.max_user_watches: 655360}
+    tasks_override: null
+    usage: {inotify_instances: 12, inotify_watches: 301, tasks: 87, memory_available_mib: 23605,
+            keys: 2, keys_max: 200, key_bytes: 28, key_bytes_max: 20000}
+capacity:
+  description:
+    - How many more clusters the host can run for O(user), counted after the C(kinc.kinc.kinc_host) role's fixes.
+    - C(resources) has one entry per resource (C(inotify_instances), C(inotify_watches), C(kernel_keys),
+      C(kernel_key_bytes), C(tasks), C(memory)) - C(limit) in force, C(limit_after_fixes), C(used),
+      C(per_cluster), C(unit), C(clusters_more) (null - unlimited, or no cost per cluster) and C(fix).
+  returned: always
+  type: dict
+  contains:
+    clusters_more:
+      description: The smallest room of the resources (at most 1000); null when none limits.
+      type: int
+      sample: 11
+    limited_by:
+      description: The resource that runs out first, or null.
+      type: str
+      sample: memory
+    new_clusters:
+      description: The clusters of O(clusters) the host does not have yet for O(user).
+      type: list
+      elements: str
+      sample: [ci]
+    resources:
+      description: Each resource's figures.
+      type: dict
+      sample:
+        memory: {limit: 23605, limit_after_fixes: 23605, used: 0, per_cluster: 2048, unit: MiB available,
+                 clusters_more: 11, fix: free memory on the host, or lower kinc_host_memory_per_cluster}
 checks:
   description: Every check, blocking ones first.
   returned: always
@@ -292,32 +346,17 @@ plan:
       type: dict
 '''
 
-import os
-import pwd
-import re
-import stat
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, host_cgroups, host_plan
-from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError, argument_spec, podman, run
-from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION, PodmanError, PodmanNotFound
-from ansible_collections.kinc.kinc.plugins.module_utils.preflight import (
-    evaluate, failure_message, failures, next_free_subid, parse_subids, requirements)
-from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl, SystemdError
-from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version, version_text
-
-# Roots of the files read; unit tests point them at a prepared tree.
-PROC = '/proc'
-SYS_FS_CGROUP = '/sys/fs/cgroup'
-SYS_MODULE = '/sys/module'
-LIB_MODULES = '/lib/modules'
-ETC = '/etc'
-LINGER_DIR = '/var/lib/systemd/linger'
-ROOTFUL_DIRS = (host_plan.ROOTFUL_UNIT_DIR, host_plan.ROOTFUL_VOLUME_DIR)
-
-_SYSCTL_NAME = re.compile(r'[a-z0-9_]+(\.[a-z0-9_-]+)+')
-# ID / ID_LIKE words of /etc/os-release → Ansible's os_family, for the families kinc has package lists for.
-_OS_FAMILIES = {'debian': 'Debian', 'ubuntu': 'Debian', 'fedora': 'RedHat', 'rhel': 'RedHat', 'centos': 'RedHat'}
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
+from ansible_collections.kinc.kinc.plugins.module_utils.host import owned_files
+from ansible_collections.kinc.kinc.plugins.module_utils.host.capacity_model import capacity, host_resources, new_clusters
+from ansible_collections.kinc.kinc.plugins.module_utils.module_base import KincError, argument_spec, run
+from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import MIN_PODMAN_VERSION
+from ansible_collections.kinc.kinc.plugins.module_utils.host.preflight import evaluate, failure_message, failures, requirements
+from ansible_collections.kinc.kinc.plugins.module_utils.host.findings import gather
+from ansible_collections.kinc.kinc.plugins.module_utils.host.preflight_input import validate_ignore, validate_params
+from ansible_collections.kinc.kinc.plugins.module_utils.host.fix_plan import plan
+from ansible_collections.kinc.kinc.plugins.module_utils.versions import parse_version
 
 OPTIONS = dict(
     user=dict(type='str', required=True),
@@ -325,13 +364,15 @@ OPTIONS = dict(
     min_kernel_version=dict(type='str', default='5.10'),
     min_subids=dict(type='int', default=65536),
     cgroup_controllers=dict(type='list', elements='str', default=['cpu', 'cpuset', 'io', 'memory', 'pids']),
+    limit_controllers=dict(type='list', elements='str', default=[]),
     clusters=dict(type='list', elements='str', default=[]),
-    host_record_dir=dict(type='path', default=allocation_record.HOST_RECORD_DIR),
+    host_record_dir=dict(type='path', default=ledger.HOST_RECORD_DIR),
     sysctls=dict(type='dict', default={}),
     sysctls_per_cluster=dict(type='dict', default={}),
     kernel_modules=dict(type='list', elements='str', default=[]),
     tasks_base=dict(type='int', default=0),
     tasks_per_cluster=dict(type='int', default=0),
+    memory_per_cluster=dict(type='int', default=2048),
     packages=dict(type='dict', default={}),
     user_directories=dict(type='list', elements='path', default=[]),
     directories=dict(type='list', elements='dict', default=[],
@@ -341,319 +382,29 @@ OPTIONS = dict(
 )
 
 
-def _read(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
-def _read_int(path):
-    text = _read(path)
-    try:
-        return int(text.split()[0]) if text and text.split() else None
-    except ValueError:
-        return None
-
-
-def _words(path):
-    return (_read(path) or '').split()
-
-
-def _etc(path):
-    """A path under /etc, under ETC (tests point it elsewhere)."""
-    return os.path.join(ETC, os.path.relpath(path, '/etc'))
-
-
-def _systemd(module, uid):
-    """user@<uid>.service's delegation, reload need and state, user-<uid>.slice's TasksMax: one systemctl call."""
-    units = ['user@%d.service' % uid, 'user-%d.slice' % uid]
-    found = {}
-    if module.get_bin_path('systemctl'):
-        try:
-            found = Systemctl(module.run_command, user=False).show_units(
-                units, ['DelegateControllers', 'NeedDaemonReload', 'ActiveState', 'TasksMax'])
-        except SystemdError:
-            found = {}
-    service, slice_ = found.get(units[0], {}), found.get(units[1], {})
-    tasks_max = slice_.get('TasksMax', 'infinity')
-    return {
-        'delegate_configured': service.get('DelegateControllers', '').split(),
-        'need_daemon_reload': service.get('NeedDaemonReload') == 'yes',
-        'user_manager_active': service.get('ActiveState') == 'active',
-        'tasks_max': int(tasks_max) if tasks_max.isdigit() and int(tasks_max) < 2 ** 63 else None,
-    }
-
-
-def _podman_version(module):
-    try:
-        return version_text(podman(module).version()), None
-    except (PodmanError, PodmanNotFound) as exc:
-        return None, str(exc)
-
-
-def _os_family():
-    fields = dict(line.split('=', 1) for line in (_read(os.path.join(ETC, 'os-release')) or '').splitlines()
-                  if '=' in line)
-    words = [fields.get('ID', '').strip('"\'')] + fields.get('ID_LIKE', '').strip('"\'').split()
-    for word in words:
-        if word in _OS_FAMILIES:
-            return _OS_FAMILIES[word]
-    return None
-
-
-def _installed_packages(module, family, names):
-    """{name: version} of the packages of `names` that are installed, asked of dpkg or rpm in one call."""
-    if not names:
-        return {}
-    if family == 'Debian':
-        tool = module.get_bin_path('dpkg-query')
-        argv = [tool, '-W', '-f=${Package} ${Version} ${Status}\\n'] + names
-    else:
-        tool = module.get_bin_path('rpm')
-        argv = [tool, '-q', '--qf', '%{NAME} %{VERSION} install ok installed\\n'] + names
-    if not tool:
-        return {}
-    _rc, out, _err = module.run_command(argv)
-    return dict(line.split()[:2] for line in out.splitlines()
-                if line.endswith(' installed') and len(line.split()) >= 2)
-
-
-def _kernel_modules(names, release):
-    """Which of `names` is neither loaded nor built in; a kernel without /proc/modules loads none."""
-    loaded_text = _read(os.path.join(PROC, 'modules'))
-    if loaded_text is None:
-        return {'loadable': False, 'missing': []}
-    present = set(line.split()[0] for line in loaded_text.splitlines() if line.strip())
-    for line in (_read(os.path.join(LIB_MODULES, release, 'modules.builtin')) or '').splitlines():
-        present.add(os.path.basename(line.strip()).split('.ko')[0].replace('-', '_'))
-    missing = [name for name in names if name.replace('-', '_') not in present
-               and not os.path.isdir(os.path.join(SYS_MODULE, name.replace('-', '_')))]
-    return {'loadable': True, 'missing': missing}
-
-
-def _home(user):
-    try:
-        return pwd.getpwnam(user).pw_dir
-    except KeyError:
-        return None
-
-
-def _entries(base, relative, owner):
-    """Names of the regular files and directories in base/relative when every directory on the way is a real
-    directory (never a link) of `owner` or root; [] otherwise."""
-    path = base
-    for part in [None] + [p for p in relative.split('/') if p]:
-        path = path if part is None else os.path.join(path, part)
-        try:
-            info = os.lstat(path)
-        except OSError:
-            return []
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (owner, 0):
-            return []
-    try:
-        return [entry.name for entry in os.scandir(path)
-                if entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)]
-    except OSError:
-        return []
-
-
-def _owner_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return 'uid %d' % uid
-
-
-def _host_clusters(user, uid, home, record_dir):
-    """(owner, cluster name) of the kinc clusters on the host, from trusted places only: root's directories,
-    the user's own home (no link followed), and every other user's clusters from the validated host-wide
-    record (each user counting for at most the admin's per-user limit). Other homes are never walked: an
-    NFS/LDAP site would mount them all, and any name in them is anyone's text."""
-    found = set()
-    for directory in ROOTFUL_DIRS:
-        found.update(('root', name) for name in host_plan.cluster_names(_entries(directory, '', 0)))
-    if home and home != '/':
-        for relative in (host_plan.ROOTLESS_UNIT_DIR, host_plan.ROOTLESS_VOLUME_DIR):
-            found.update((user, name) for name in host_plan.cluster_names(_entries(home, relative, uid)))
-    if allocation_record.unusable_reason(record_dir) is None:
-        for owner, names in sorted(allocation_record.recorded_names(record_dir).items()):
-            if owner != uid:
-                found.update((_owner_name(owner), name) for name in names)
-    return sorted(found)
-
-
-def gather(module, user, uid, gid):
-    params = module.params
-    subuid_text = _read(os.path.join(ETC, 'subuid'))
-    subgid_text = _read(os.path.join(ETC, 'subgid'))
-    user_cgroup = host_cgroups.user_manager_cgroup(uid, SYS_FS_CGROUP)
-    podman_version, podman_error = _podman_version(module)
-    kernel = (_read(os.path.join(PROC, 'sys/kernel/osrelease')) or '').strip()
-    family = _os_family()
-    wanted = (params['packages'] or {}).get(family) or []
-    installed = _installed_packages(module, family, sorted(set(wanted) | set(['podman'])))
-    facts = {
-        'user': user,
-        'uid': uid,
-        'gid': gid,
-        'kernel': kernel,
-        'os_family': family,
-        'missing_packages': [name for name in wanted if name not in installed],
-        'podman_package_version': installed.get('podman'),
-        'cgroup_v2': os.path.exists(os.path.join(SYS_FS_CGROUP, 'cgroup.controllers')),
-        'cgroup_controllers': _words(os.path.join(SYS_FS_CGROUP, 'cgroup.controllers')),
-        'delegated_controllers': _words(os.path.join(user_cgroup, 'cgroup.controllers')),
-        'max_user_namespaces': _read_int(os.path.join(PROC, 'sys/user/max_user_namespaces')),
-        'unprivileged_userns_clone': _read_int(os.path.join(PROC, 'sys/kernel/unprivileged_userns_clone')),
-        'subuid': parse_subids(subuid_text, user, uid),
-        'subgid': parse_subids(subgid_text, user, uid),
-        'subuid_next_free': next_free_subid(subuid_text),
-        'subgid_next_free': next_free_subid(subgid_text),
-        'id_mappers': dict((tool, module.get_bin_path(tool)) for tool in ('newuidmap', 'newgidmap')),
-        'network_helpers': dict((tool, module.get_bin_path(tool)) for tool in ('pasta', 'slirp4netns')),
-        'podman_version': podman_version,
-        'podman_error': podman_error,
-        'linger': os.path.exists(os.path.join(LINGER_DIR, user)),
-        'kernel_modules': _kernel_modules(params['kernel_modules'], kernel),
-        'host_clusters': _host_clusters(user, uid, _home(user), params['host_record_dir']),
-        'sysctls': dict((name, _read_int(os.path.join(PROC, 'sys', name.replace('.', '/'))))
-                        for name in params['sysctls']),
-    }
-    facts.update(_systemd(module, uid))
-    facts['cluster_count'] = host_plan.cluster_count(
-        [tuple(entry) for entry in facts['host_clusters']], user, params['clusters'])
-    return facts
-
-
-def _directories_to_fix(directories, user_directories=(), user=None, uid=0, gid=0):
-    """The entries whose directory is missing, or not its owner's with exactly its mode (lstat: a link is wrong)."""
-    wanted = [(dict(entry), 0, 0) for entry in directories]
-    wanted += [({'path': os.path.join(parent, str(uid)), 'mode': '0755', 'owner': user}, uid, gid)
-               for parent in user_directories]
-    wrong = []
-    for entry, owner, group in wanted:
-        try:
-            found = os.lstat(entry['path'])
-        except OSError:
-            wrong.append(entry)
-            continue
-        if not stat.S_ISDIR(found.st_mode) or stat.S_IMODE(found.st_mode) != int(entry['mode'], 8) \
-                or found.st_uid != owner or found.st_gid != group:
-            wrong.append(entry)
-    return wrong
-
-
-def _subid_range(facts, kind, size):
-    largest = max([count for _start, count in facts[kind]] or [0])
-    if largest >= size:
-        return None
-    start = facts['%s_next_free' % kind]
-    return '%d-%d' % (start, start + size - 1)
-
-
-def plan(facts, req, params):
-    """What the kinc_host role would change, from the facts (see RETURN)."""
-    uid = facts['uid']
-    delegate, legacy = host_plan.delegate_plan(
-        req['controllers'], facts['delegate_configured'], _read(_etc(host_plan.DELEGATE_DROPIN)),
-        _read(_etc(host_plan.LEGACY_DELEGATE_DROPIN)))
-    paths = {'delegate_dropin': host_plan.DELEGATE_DROPIN, 'delegate_legacy': host_plan.LEGACY_DELEGATE_DROPIN,
-             'tasks_dropin': host_plan.TASKS_DROPIN % uid, 'modules_file': host_plan.MODULES_FILE,
-             'sysctl_file': host_plan.SYSCTL_FILE}
-    modules, modules_file = host_plan.modules_plan(facts['kernel_modules']['missing'],
-                                                   _read(_etc(host_plan.MODULES_FILE)))
-    sysctl_text = _read(_etc(host_plan.SYSCTL_FILE))
-    persisted, apply = host_plan.sysctl_plan(req['sysctls'], sysctl_text, facts['sysctls'],
-                                             params['sysctls'], params['sysctls_per_cluster'])
-    sysctl_file = host_plan.render_sysctl_file(persisted)
-    # The package, not the executable checked: a podman named by `executable` may be another one.
-    package_version = facts['podman_package_version']
-    result = {
-        'packages': facts['missing_packages'],
-        'podman_upgrade': bool(package_version) and parse_version(package_version.split(':')[-1]) < req['min_podman'],
-        'directories': _directories_to_fix(params['directories'], params['user_directories'], facts['user'],
-                                           uid, facts['gid']),
-        'subuid': _subid_range(facts, 'subuid', req['min_subids']),
-        'subgid': _subid_range(facts, 'subgid', req['min_subids']),
-        'linger': not facts['linger'],
-        'user_manager': not facts['user_manager_active'],
-        'delegate_dropin': delegate,
-        'delegate_legacy_remove': legacy,
-        'daemon_reload': facts['need_daemon_reload'],
-        'tasks_dropin': host_plan.tasks_plan(
-            uid, req['min_tasks'], facts['tasks_max'], _read(_etc(paths['tasks_dropin'])),
-            params['tasks_base'] + params['tasks_per_cluster'] * host_plan.MAX_SIZED_CLUSTERS),
-        'modules_load': modules,
-        'modules_file': modules_file,
-        'sysctl_file': None if sysctl_file == sysctl_text else sysctl_file,
-        'sysctl_file_remove': sysctl_file is None and host_plan.is_kinc_file(sysctl_text),
-        'sysctl_apply': apply,
-    }
-    result['changes'] = sorted(key for key, value in result.items() if value)
-    result['paths'] = paths
-    return result
-
-
-def _validate(params):
-    """Reject bad input before reading anything, naming the field, the value and the fix."""
-    for field in ('min_podman_version', 'min_kernel_version'):
-        if not re.fullmatch(r'\d+(\.\d+){0,2}', params[field]):
-            raise KincError("%s must be a version such as '4.7'; got: %r" % (field, params[field]))
-    for index, entry in enumerate(params['directories']):
-        if not os.path.isabs(entry['path']) or not re.fullmatch(r'0?[0-7]{3,4}', entry['mode']) or '\n' in entry['path']:
-            raise KincError("directories[%d] needs an absolute path and an octal mode such as '0755'; got: %r"
-                            % (index, entry))
-    for index, path in enumerate(params['user_directories']):
-        if not os.path.isabs(path) or '\n' in path:
-            raise KincError("user_directories[%d] must be an absolute path such as '/var/lib/kinc/allocations'; "
-                            "got: %r" % (index, path))
-    for field in ('sysctls', 'sysctls_per_cluster'):
-        for name, value in params[field].items():
-            if not _SYSCTL_NAME.fullmatch(name):
-                raise KincError("%s key %r is not a sysctl name; use the dotted form such as "
-                                "'fs.inotify.max_user_watches'" % (field, name))
-            try:
-                if int(value) < 0:
-                    raise ValueError(value)
-            except (TypeError, ValueError):
-                raise KincError("%s[%r] must be a non-negative integer; got: %r" % (field, name, value))
-    try:
-        entry = pwd.getpwnam(params['user'])
-    except KeyError:
-        raise KincError("user %r does not exist on this host; create the user or name an existing one "
-                        "(kinc_user or kinc_host_user)" % params['user'])
-    if entry.pw_uid == 0:
-        raise KincError("user %r is root; kinc runs rootless clusters: set kinc_user (or kinc_host_user) to the "
-                        "existing, unprivileged user who will run them, for example -e kinc_user=alice"
-                        % params['user'])
-    return entry.pw_uid, entry.pw_gid
-
-
 def preflight(module):
     params = module.params
-    uid, gid = _validate(params)
+    uid, gid = validate_params(params)
     req = requirements(min_kernel=parse_version(params['min_kernel_version']),
                        min_podman=parse_version(params['min_podman_version']),
                        min_subids=params['min_subids'], controllers=params['cgroup_controllers'],
-                       kernel_modules=params['kernel_modules'], packages=params['packages'])
-    known = [check.name for check in evaluate({}, req)]
-    for index, name in enumerate(params['ignore']):
-        if name not in known and not name.startswith('sysctl:'):
-            raise KincError("ignore[%d] %r is not a check name; use one of: %s" % (index, name, ', '.join(known)))
+                       kernel_modules=params['kernel_modules'], packages=params['packages'],
+                       limit_controllers=params['limit_controllers'])
+    validate_ignore(params['ignore'], [check.name for check in evaluate({}, req)])
 
     facts = gather(module, params['user'], uid, gid)
-    count = facts['cluster_count']
-    req['sysctls'] = host_plan.sysctl_minimums(params['sysctls'], params['sysctls_per_cluster'], count)
-    req['min_tasks'] = params['tasks_base'] + params['tasks_per_cluster'] * count
+    req['sysctls'] = owned_files.sysctl_minimums(params['sysctls'], params['sysctls_per_cluster'], facts['cluster_count'])
+    req['min_tasks'] = params['tasks_base'] + params['tasks_per_cluster'] * facts['cluster_count']
+    req['new_clusters'] = new_clusters(facts['host_clusters'], params['user'], params['clusters'])
     facts['sysctl_minimums'] = req['sysctls']
+    facts['capacity'] = capacity(host_resources(facts, params))
     checks = evaluate(facts, req)
     failed = failures(checks, ignore=params['ignore'])
     for check in checks:
         if not check.ok and check.name in params['ignore']:
             module.warn('ignored failed check [%s]: %s' % (check.name, check.message))
-    result = dict(changed=False, preflight_facts=facts, checks=[check._asdict() for check in checks],
+    result = dict(changed=False, capacity=dict(facts.pop('capacity'), new_clusters=req['new_clusters']),
+                  preflight_facts=facts, checks=[check._asdict() for check in checks],
                   failed_checks=[check._asdict() for check in failed], plan=plan(facts, req, params))
     # The message always lists every failed check, so one run shows what blocks and what the role fixes.
     counted = {'any': failed, 'blocking': [check for check in failed if check.blocking], 'none': []}

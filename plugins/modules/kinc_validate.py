@@ -20,11 +20,15 @@ description:
   - Checks types, choices, unknown keys, names (DNS-1123 labels of at most 40 characters), names declared twice,
     API ports (1 to 65535; a port forced for two present clusters), image references
     (C([registry/]name[:tag][@digest]), so no options and no C(%) specifiers reach a Quadlet unit), API addresses,
-    Kubernetes versions, kubeconfig paths and timeouts.
+    Kubernetes versions, kubeconfig paths, timeouts, published ports (C(ports), each with host and node port 1 to
+    65535, tcp or udp, an IP address; a host port given twice in a cluster, published by two present clusters on the
+    same address or a wildcard, or equal to a forced API port), node labels (Kubernetes' label syntax), kubeadm
+    patches (a mapping per document, of a kind kinc renders, not changing what kinc sets, in mounted mode only) and
+    the C(memory) and C(cpus) limits.
   - Returns the list with the role-wide defaults applied (RV(clusters)), which role C(kinc.kinc.kinc_cluster) keeps
     as C(kinc_cluster_declared).
-  - Runs on the controller only and reads no host. What depends on the host (a forced port held by another
-    cluster or in use, the lowest port a rootless user may publish on) is checked by M(kinc.kinc.kinc_allocate)
+  - Runs on the controller only and reads no host. What depends on the host (a forced or published port held by
+    another cluster or in use, the lowest port a rootless user may publish on) is checked by M(kinc.kinc.kinc_allocate)
     in check mode.
 options:
   clusters:
@@ -34,8 +38,8 @@ options:
   role_vars:
     description:
       - The role-wide defaults (C(kinc_state), C(kinc_node_image), C(kinc_config_mode), C(kinc_api_address),
-        C(kinc_kubernetes_version), C(kinc_events), C(kinc_merge_kubeconfig), C(kinc_purge), C(kinc_base_port),
-        C(kinc_wait_timeout)); missing ones take the role's defaults.
+        C(kinc_kubernetes_version), C(kinc_events), C(kinc_merge_kubeconfig), C(kinc_purge), C(kinc_ports),
+        C(kinc_memory), C(kinc_cpus), C(kinc_base_port), C(kinc_wait_timeout)); missing ones take the role's defaults.
     type: dict
     default: {}
   field:
@@ -74,13 +78,15 @@ RETURN = r'''
 clusters:
   description:
     - The clusters with the role-wide defaults applied and scalar types converted. C(api_port) is there only
-      when the entry forces one; C(kubernetes_version) and C(kubeconfig_path) are empty when not set.
+      when the entry forces one; C(kubernetes_version), C(kubeconfig_path), C(memory) and C(cpus) are empty when
+      not set.
   returned: always
   type: list
   elements: dict
   sample: [{"name": "dev", "state": "present", "image": "localhost/kinc-node:v1.37.1", "config_mode": "mounted",
             "api_address": "127.0.0.1", "kubernetes_version": "", "events": false, "merge_kubeconfig": false,
-            "kubeconfig_path": "", "purge": false}]
+            "kubeconfig_path": "", "purge": false, "images": [], "node_labels": {}, "kubeadm_patches": [],
+            "memory": "", "cpus": ""}]
 allocation_requests:
   description:
     - The clusters that are not absent, as O(kinc.kinc.kinc_allocate#module:clusters) takes them, each with the

@@ -24,7 +24,7 @@ IMAGE_MB = int(os.environ.get('KINC_DAY2_IMAGE_MB', '4'))
 MEASURE = os.environ.get('KINC_DAY2_MEASURE')
 APP = 'localhost/app:dev'
 STEPS = ['cgroups', 'crio', 'preflight', 'certs', 'kubeconfigs', 'static-pods', 'kubelet', 'apiserver', 'bootstrap',
-         'addons', 'cni', 'storage', 'node-ready', 'dns', 'datapath']
+         'addons', 'cni', 'storage', 'node-ready', 'dns', 'datapath', 'network-policy']
 PLANTED_KEY = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIKINCTESTKEYMATERIAL\n-----END EC PRIVATE KEY-----\n'
 
 

@@ -110,6 +110,28 @@ def test_clusters_of_another_user_hold_their_ports_while_stopped(host, run_playb
     assert (again['clusters'][1]['api_port'], again['clusters'][1]['pod_subnet']) == (6449, '10.244.49.0/24')
 
 
+def test_a_host_port_another_users_stopped_cluster_publishes_is_refused_before_anything_changes(host, run_playbook):
+    published = [{'host_port': 18443, 'node_port': 443, 'address': '0.0.0.0'}]
+    first = run_playbook.finish(start(run_playbook, host, TestHost.USER, TestHost.UID,
+                                      [{'clusters': [{'name': 'default', 'ports': published}]}]))['results'][0]
+    assert not first.get('failed'), first.get('msg')
+    record = json.loads(host.exec('cat', '%s/%d/record.json' % (RECORD_DIR, TestHost.UID)).stdout)
+    assert record['clusters']['default']['ports'] == [{'host_port': 18443, 'protocol': 'tcp', 'address': '0.0.0.0'}]
+    # Nothing listens on it (the cluster is not running): only the record tells.
+    assert host.exec('ss', '-ltnH', 'sport = :18443').stdout.strip() == b''
+    wanted = [{'clusters': [{'name': 'ingress', 'ports': [{'host_port': 18443, 'node_port': 80}]}]}]
+    message = ("clusters[0].ports[0].host_port: 18443/tcp on 127.0.0.1 is published by cluster 'default' of %s, "
+               "uid %d; fix: choose another host port, or remove it from that cluster first"
+               % (TestHost.USER, TestHost.UID))
+    for check in (True, False):
+        refused = run_playbook.finish(start(run_playbook, host, SECOND_USER, SECOND_UID, wanted,
+                                            check=check))['results'][0]
+        assert refused['failed'] is True and refused['msg'] == message
+    assert [v for v in host.volumes(SECOND_USER, SECOND_UID) if v.startswith('kinc-ingress-')] == []
+    record = json.loads(host.exec('cat', '%s/%d/record.json' % (RECORD_DIR, SECOND_UID)).stdout)
+    assert 'ingress' not in record['clusters']
+
+
 def test_a_purge_frees_the_port_for_every_user_at_once(host, run_playbook):
     user, uid = TestHost.USER, TestHost.UID
     port = int(host.volumes(user, uid)['kinc-web-config']['io.kinc.api-port'])

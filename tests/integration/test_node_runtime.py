@@ -3,7 +3,8 @@
 """The node's REAL container runtime in a rootless node on the test host, deployed by kinc's own role: CRI-O
 1.36 and crictl built from upstream source (tests/node_image/build-runtime.sh) with kinc's configuration
 (files/image/rootfs), Debian's conmon, crun and CNI plugins. Stand-ins remain only for kubeadm, kubelet,
-kubectl and the pause image; the pods here are made through the CRI with crictl, as kubelet makes them.
+kubectl and the pause image; the pods here are made through the CRI with crictl, as kubelet makes them. The
+deploy also runs the owner's local registry (kinc_registry), whose pushed image the node pulls and runs.
 
 The `runtime` stage of tests/run.sh (marker `runtime`). KINC_RUNTIME_MEASURE=<file> appends the pod start
 times to that file (figures, never assertions)."""
@@ -30,6 +31,13 @@ SERVICE = NODE + '.service'
 APP = 'localhost/kinc-rt-app:1'
 WHITEOUT = 'localhost/kinc-rt-whiteout:1'
 HOST_PORT = 30080
+# The cluster's published port (`ports`): the test host's PUBLISHED_PORT reaches the node's HOST_PORT.
+PUBLISHED_PORT = 18080
+# The owner's local registry (kinc_registry: true in the deploy): Debian's docker-registry package standing in
+# for the upstream registry:3 image (tests/tooling/build-registry-image.sh), on the first free port from 5000.
+REGISTRY_IMAGE = 'localhost/kinc-test-registry:latest'
+REGISTRY_PORT = 5000
+PUSHED = 'localhost:%d/app:dev' % REGISTRY_PORT
 # critest's own images come from registries; these are built here from Debian's busybox-static (every applet
 # a hard link, so masking one path masks only it; users root, www-data, nobody) and named by its
 # --test-images-file, the way cri-tools documents for runtimes without registry access.
@@ -156,7 +164,9 @@ class Runtime(object):
     def deploy(self):
         return self.run_playbook('day2-deploy.yml', self.inventory, extra_vars={
             'kinc_user': self.host.USER, 'kinc_hosts': 'all', 'kinc_node_image': NODE_IMAGE,
-            'kinc_node_image_build': False, 'kinc_clusters': [{'name': CLUSTER}],
+            'kinc_node_image_build': False,
+            'kinc_clusters': [{'name': CLUSTER, 'ports': [{'host_port': PUBLISHED_PORT, 'node_port': HOST_PORT}]}],
+            'kinc_registry': True, 'kinc_registry_image': REGISTRY_IMAGE,
             'day2_images': [APP, '/home/kinc/whiteout.tar', CRITEST_BUSYBOX, CRITEST_WEB]})
 
     def pod(self, name, port_mappings=()):
@@ -196,6 +206,8 @@ def runtime(module_run_playbook, tmp_path_factory):
         cache = str(tmp_path_factory.mktemp('images'))
         host.load_image(NODE_IMAGE, cache)
         host.load_image(BUSYBOX_IMAGE, cache)
+        run(['bash', os.path.join(REPO, 'tests', 'tooling', 'build-registry-image.sh')])
+        host.load_image(REGISTRY_IMAGE, cache)
         env = Runtime(host, module_run_playbook)
         env.user('mkdir', '-p', '/home/kinc/app/www')
         env.user('tee', '/home/kinc/app/www/index.html', input=b'kinc-rt-app\n')
@@ -288,6 +300,41 @@ def test_two_pods_get_addresses_of_the_pod_range_talk_over_tcp_and_a_host_port_r
     assert server_id and client_id
 
 
+def test_a_host_port_pod_is_reached_from_the_test_host_through_the_published_port(runtime):
+    unit = runtime.user('cat', '/home/kinc/.config/containers/systemd/%s.container' % NODE).stdout.decode()
+    assert 'PublishPort=127.0.0.1:%d:%d/tcp' % (PUBLISHED_PORT, HOST_PORT) in unit.splitlines()
+    # An ingress controller's way: a pod with a hostPort (CRI-O's hostport DNAT in the node), no Service.
+    web, web_config = runtime.pod('ingress', port_mappings=[(8080, HOST_PORT)])
+    runtime.container(web, web_config, 'httpd', APP, ['httpd', '-f', '-p', '8080', '-h', '/www'])
+    script = ('exec 3<>/dev/tcp/127.0.0.1/%d; printf "GET /index.html HTTP/1.0\\r\\n\\r\\n" >&3; cat <&3'
+              % PUBLISHED_PORT)
+    wait_until('the hostPort pod to answer on the test host', lambda: runtime.host.exec(
+        'timeout', '10', 'bash', '-c', script, check=False).stdout.rstrip().endswith(b'kinc-rt-app'), attempts=50)
+    runtime.crictl('rmp', '--force', web)
+
+
+def test_check_diff_shows_a_port_change_and_the_restart_it_causes_then_the_run_moves_the_port(runtime):
+    moved = {'kinc_user': runtime.host.USER, 'kinc_hosts': 'all', 'kinc_node_image': NODE_IMAGE,
+             'kinc_node_image_build': False,
+             'kinc_clusters': [{'name': CLUSTER, 'ports': [{'host_port': PUBLISHED_PORT + 1, 'node_port': HOST_PORT}]}]}
+    unit_path = '/home/kinc/.config/containers/systemd/%s.container' % NODE
+    before = runtime.user('cat', unit_path).stdout
+    planned = runtime.run_playbook('deploy-converged.yml', runtime.inventory, extra_vars=moved, check=True,
+                                   diff=True)['kinc_cluster_converged']
+    assert planned['changed'] is True
+    assert 'restart %s' % SERVICE in [a.split(': ', 1)[-1] for a in planned['actions']], planned['actions']
+    diff = [d for d in planned['diff'] if d.get('before_header', '').endswith('.container')][0]
+    old, new = ['PublishPort=127.0.0.1:%d:%d/tcp' % (port, HOST_PORT) for port in (PUBLISHED_PORT, PUBLISHED_PORT + 1)]
+    assert old in diff['before'].splitlines() and new not in diff['before'].splitlines()
+    assert new in diff['after'].splitlines() and old not in diff['after'].splitlines()
+    # Check mode changed nothing.
+    assert runtime.user('cat', unit_path).stdout == before
+    applied = runtime.run_playbook('deploy-converged.yml', runtime.inventory, extra_vars=moved)['kinc_cluster_converged']
+    assert applied['clusters'][0]['restarted'] is True
+    ports = runtime.user('podman', 'port', NODE).stdout.decode()
+    assert '30080/tcp -> 127.0.0.1:%d' % (PUBLISHED_PORT + 1) in ports and ':%d\n' % PUBLISHED_PORT not in ports
+
+
 def test_an_image_with_an_opaque_whiteout_unpacks_and_runs(runtime):
     # The node's storage is overlay in the user namespace, as in the real image: whiteouts are user.* xattrs
     # (userxattr). Loading WHITEOUT (the deploy did, with kinc_image's skopeo) failed with "operation not
@@ -349,3 +396,60 @@ def test_critest_passes_against_the_node_but_for_what_this_machine_cannot_give(r
     failures = [block for block in output.split('-' * 30) if '[FAILED]' in block]
     assert failed == 0 and done.returncode == 0, '\n'.join(failures)[-8000:] or output[-5000:]
     assert passed == ran and passed >= 60, summary.group(0)
+
+
+def registry_volume_port(runtime):
+    done = runtime.user('podman', 'volume', 'inspect', '--format', '{{index .Labels "io.kinc.registry-port"}}',
+                        'kinc-registry', check=False)
+    return done.stdout.decode().strip() if done.returncode == 0 else None
+
+
+def started_at(runtime, container):
+    return runtime.user('podman', 'inspect', '--format', '{{.Id}} {{.State.StartedAt}}', container).stdout
+
+
+def test_an_image_pushed_from_the_host_to_the_local_registry_runs_in_the_node(runtime):
+    """kinc_registry: the owner pushes to localhost:<port> on the host; the node's real CRI-O pulls the same name
+    (pasta forwards that one loopback port of the node to the host's) and runs it."""
+    assert registry_volume_port(runtime) == str(REGISTRY_PORT)
+    # Plain HTTP only for that registry, from the drop-in kinc wrote for the owner's Podman and into the node.
+    host_drop_in = runtime.user('cat', '/home/kinc/.config/containers/registries.conf.d/50-kinc-registry.conf').stdout
+    assert host_drop_in == runtime.node('cat', '/etc/containers/registries.conf.d/50-kinc-registry.conf').stdout
+    assert b'\n[[registry]]\nlocation = "localhost:%d"\ninsecure = true\n' % REGISTRY_PORT in host_drop_in
+    runtime.user('podman', 'tag', APP, PUSHED)
+    runtime.user('podman', 'push', '-q', PUSHED)
+    assert PUSHED not in runtime.crictl('images')
+    runtime.crictl('pull', PUSHED)
+    assert PUSHED.rsplit(':', 1)[0] in runtime.crictl('images')
+    web, web_config = runtime.pod('pushed')
+    runtime.container(web, web_config, 'pushed', PUSHED, ['httpd', '-f', '-p', '8080', '-h', '/www'])
+    address = runtime.pod_ip(web)
+    wait_until('the pushed image to serve', lambda: 'kinc-rt-app' in runtime.node(
+        'timeout', '5', 'bash', '-c', 'exec 3<>/dev/tcp/%s/8080; printf "GET /index.html HTTP/1.0\\r\\n\\r\\n" >&3; '
+        'cat <&3' % address, check=False).stdout.decode(), attempts=30)
+    runtime.crictl('stopp', web)
+    runtime.crictl('rmp', web)
+    # Only that port of the host is the node's: another host loopback port stays out of reach.
+    runtime.user('sh', '-c', 'nohup python3 -m http.server 5999 --bind 127.0.0.1 >/dev/null 2>&1 &', detach=True)
+    runtime.host.wait_listening(5999)
+    assert runtime.node('timeout', '5', 'bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/5999', check=False).returncode != 0
+
+
+def test_an_unchanged_deploy_with_the_registry_restarts_nothing(runtime):
+    before = [started_at(runtime, name) for name in (NODE, 'kinc-registry')]
+    again = runtime.deploy()
+    assert ' | CHANGED => ' not in again['_output'], again['_output'][-3000:]
+    assert [started_at(runtime, name) for name in (NODE, 'kinc-registry')] == before
+
+
+def test_cleanup_keeps_the_registry_volume_and_purge_removes_it(runtime):
+    """Runs last: it removes the cluster."""
+    units = '/home/kinc/.config/containers/systemd/'
+    runtime.run_playbook('cleanup.yml', runtime.inventory, extra_vars={'kinc_user': runtime.host.USER, 'kinc_hosts': 'all'})
+    assert runtime.user('podman', 'container', 'exists', 'kinc-registry', check=False).returncode == 1
+    assert runtime.user('ls', units).stdout.decode().split() == []
+    assert registry_volume_port(runtime) == str(REGISTRY_PORT), 'the pushed images are kept'
+    assert runtime.user('ls', '/home/kinc/.config/containers/registries.conf.d').stdout == b''
+    runtime.run_playbook('cleanup.yml', runtime.inventory, extra_vars={
+        'kinc_user': runtime.host.USER, 'kinc_hosts': 'all', 'kinc_purge': True})
+    assert registry_volume_port(runtime) is None

@@ -16,7 +16,7 @@ IMAGE_DIR = os.path.join(REPO, 'files', 'image')
 ROOTFS = os.path.join(IMAGE_DIR, 'rootfs')
 TEST_IMAGE = 'localhost/kinc-node-test:latest'
 STEPS = ['cgroups', 'crio', 'preflight', 'certs', 'kubeconfigs', 'static-pods', 'kubelet', 'apiserver',
-         'bootstrap', 'addons', 'cni', 'storage', 'node-ready', 'dns', 'datapath']
+         'bootstrap', 'addons', 'cni', 'storage', 'node-ready', 'dns', 'datapath', 'network-policy']
 # Booting the stand-in chain takes seconds; this only bounds a hung boot.
 BOOT_LIMIT = 180
 

@@ -4,7 +4,8 @@
 # Run it as the non-root user who will own the clusters, with passwordless sudo (kinc_host prepares the host,
 # the test restarts the user's systemd manager), Podman >= 4.7, python3 with venv and cgroup v2. It runs
 # tests/node_image/test_e2e_real_image.py: two clusters from one inventory (the deploy builds the default node
-# image from files/image), playbooks/verify.yml on both, a restart of user@<uid>.service, cleanup with purge.
+# image from files/image), playbooks/verify.yml on both, a NodePort Service reached from the host through a
+# published port (`ports`), a restart of user@<uid>.service, cleanup with purge.
 # .github/workflows/e2e.yml runs exactly this on ubuntu-24.04. Logs of a failure: $KINC_E2E_LOG_DIR.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -5,7 +5,9 @@
 1. deploy two clusters from one inventory with playbooks/deploy.yml, which builds the default node image
    (localhost/kinc-node:v<default version>) from files/image as a user's first deploy does (the role's build.yml,
    after kinc_cluster reported the image missing);
-3. prove both with playbooks/verify.yml (Deployment rollout, PVC binds, pod -> pod, pod -> Service, DNS);
+3. prove both with playbooks/verify.yml (Deployment rollout, PVC binds, pod -> pod, pod -> Service, DNS,
+   NetworkPolicy: a deny policy blocks pod -> pod, an allow policy lets it through), and reach a NodePort Service
+   of the first from the host through its published port (`ports`, kube-proxy real);
    then, with the host's outbound traffic rejected, deploy a third cluster: its first boot needs no registry
    (every image is preloaded in the node image) and it verifies like the others;
 4. restart the user's systemd manager (user@<uid>.service): both clusters come back ready and verify again;
@@ -24,17 +26,21 @@ import os
 import socket
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
 from conftest import REPO
 
-from ansible_collections.kinc.kinc.plugins.module_utils import node_image
+from ansible_collections.kinc.kinc.plugins.module_utils.node import image_builds
 
 pytestmark = pytest.mark.e2e
 
-IMAGE = node_image.image_for()
-CLUSTERS = [{'name': 'e2e-a', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443'))},
+IMAGE = image_builds.image_for()
+# e2e-a publishes NODEPORT_HOST_PORT (host) to the NodePort 30080 (the issue's ingress example, on 28080).
+NODEPORT_HOST_PORT = int(os.environ.get('KINC_E2E_NODEPORT_HOST_PORT', '28080'))
+CLUSTERS = [{'name': 'e2e-a', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')),
+             'ports': [{'host_port': NODEPORT_HOST_PORT, 'node_port': 30080}]},
             {'name': 'e2e-b', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')) + 1},
             {'name': 'e2e-offline', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')) + 2}]
 ONLINE, OFFLINE = CLUSTERS[:2], CLUSTERS[2]
@@ -131,6 +137,26 @@ def collect_logs():
 
 
 @pytest.fixture
+def nodeport_answer(cluster):
+    """Serve a page from a Deployment behind a NodePort Service 30080 (kube-proxy's rules in the node), then GET
+    it from the host at the cluster's published port."""
+    kubectl = ['podman', 'exec', container(cluster), 'kubectl']
+    run(*kubectl, 'create', 'deployment', 'nodeport-web', '--image=registry.k8s.io/e2e-test-images/busybox:1.36.1-1',
+        '--', 'sh', '-c', 'mkdir -p /www && echo kinc-nodeport > /www/index.html && exec httpd -f -p 8080 -h /www')
+    run(*kubectl, 'create', 'service', 'nodeport', 'nodeport-web', '--tcp=8080:8080', '--node-port=30080')
+    run(*kubectl, 'rollout', 'status', 'deployment/nodeport-web', '--timeout=600s')
+    answer = None
+    for _attempt in range(60):
+        try:
+            answer = urllib.request.urlopen('http://127.0.0.1:%d/' % NODEPORT_HOST_PORT, timeout=5).read().decode()
+            break
+        except (OSError, ValueError) as exc:
+            answer = repr(exc)
+            time.sleep(2)
+    run(*kubectl, 'delete', 'service,deployment', 'nodeport-web', '--wait=false')
+    return answer
+
+
 def inventory(tmp_path):
     path = tmp_path / 'inventory.yml'
     path.write_text(json.dumps({'all': {'hosts': {'localhost': {
@@ -170,6 +196,8 @@ def test_two_clusters_deploy_verify_survive_a_user_manager_restart_and_purge(inv
             assert ready['runtime']['route'] == 'crun-wrapper', ready['runtime']
             assert [s['name'] for s in ready['steps']][-1] == 'datapath'
             playbook('verify.yml', inventory, '-e', 'kinc_verify_cluster=%s' % cluster['name'])
+        # A NodePort Service is reached from the host through the cluster's published port.
+        assert nodeport_answer(CLUSTERS[0]).strip() == 'kinc-nodeport'
 
         # Every unit of the user stops with the manager; Quadlet's units are wanted by default.target and the
         # manager starts them again (lingering keeps it running without a login).

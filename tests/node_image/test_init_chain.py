@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ROOTFS, STEPS, cluster_env
 
-from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
+from ansible_collections.kinc.kinc.plugins.module_utils.node import config_render
 
 STANDIN_VERSION = 'v1.33.5'
 
@@ -54,9 +54,9 @@ def test_baked_in_config_boots_to_ready_and_comes_back_without_kubeadm_init(make
     assert 'podSubnet: "10.244.43.0/24"' in rendered
     assert 'kubernetesVersion: "%s"' % STANDIN_VERSION in rendered
     assert 'KubeletInUserNamespace: false' in rendered  # root Podman: no user namespace
-    assert 'advertiseAddress: "%s"' % kubeadm_config.NODE_IP in rendered
+    assert 'advertiseAddress: "%s"' % config_render.NODE_IP in rendered
     assert node.read('/proc/sys/net/ipv4/ip_forward') == '1\n'
-    assert 'inet %s/32' % kubeadm_config.NODE_IP in node.exec_('ip', '-4', 'addr', 'show', 'lo').stdout
+    assert 'inet %s/32' % config_render.NODE_IP in node.exec_('ip', '-4', 'addr', 'show', 'lo').stdout
     cni = json.loads(node.read('/etc/cni/net.d/10-kinc.conflist'))
     assert [p['type'] for p in cni['plugins']] == ['ptp']
     assert cni['plugins'][0]['ipam']['ranges'] == [[{'subnet': '10.244.43.0/24'}]]
@@ -104,8 +104,8 @@ def test_mounted_config_is_used_and_events_stay_off(make_node):
     node = make_node('mounted')
     with open(os.path.join(ROOTFS, 'etc/kinc/kubeadm.conf.tmpl')) as handle:
         template = handle.read()
-    mounted = kubeadm_config.render_kubeadm_config(template, 'mounted', '10.244.77.0/24', '10.77.0.0/16',
-                                                   rootless=True)
+    mounted = config_render.render_kubeadm_config(template, 'mounted', '10.244.77.0/24', '10.77.0.0/16',
+                                                  rootless=True)
     node.write_config(cluster_env('mounted', events=0), mounted)
     node.start()
     status = node.settle()
@@ -115,7 +115,7 @@ def test_mounted_config_is_used_and_events_stay_off(make_node):
     # The node fills only what the collection left to it: the image's Kubernetes version.
     assert node.read('/var/lib/kinc/kubeadm.yaml') == (
         mounted.replace('${KINC_KUBERNETES_VERSION}', STANDIN_VERSION)
-        .replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP))
+        .replace('${KINC_NODE_IP}', config_render.NODE_IP))
     # The pod CIDR comes from the configuration the node used, not from cluster.env (10.244.43.0/24).
     cni = json.loads(node.read('/etc/cni/net.d/10-kinc.conflist'))
     assert cni['plugins'][0]['ipam']['ranges'] == [[{'subnet': '10.244.77.0/24'}]]
@@ -124,7 +124,7 @@ def test_mounted_config_is_used_and_events_stay_off(make_node):
     assert 'exec-condition' in node.exec_('journalctl', '-u', 'kinc-events.service', '--no-pager').stdout
 
 
-@pytest.mark.parametrize('failing', ['preflight', 'certs', 'kubelet', 'addons', 'storage', 'dns'])
+@pytest.mark.parametrize('failing', ['preflight', 'certs', 'kubelet', 'addons', 'storage', 'dns', 'network-policy'])
 def test_a_failing_step_stops_the_chain(make_node, failing):
     node = make_node('fail-' + failing)
     node.write_config(cluster_env('failing', KINC_STANDIN_FAIL_AT=failing))
@@ -162,7 +162,8 @@ def test_a_broken_pod_network_fails_the_datapath_step_instead_of_ready(make_node
     status = node.settle()
 
     assert status['phase'] == 'failed'
-    assert states(status) == [(s, 'done') for s in STEPS[:-1]] + [('datapath', 'failed')]
+    assert states(status) == ([(s, 'done') for s in STEPS[:STEPS.index('datapath')]] + [('datapath', 'failed')]
+                              + [(s, 'pending') for s in STEPS[STEPS.index('datapath') + 1:]])
     message = step(status, 'datapath')['message']
     assert message.startswith('pod network broken: a pod (phase Failed) could not resolve kubernetes.default '
                               'via the cluster DNS 10.43.0.10'), message

@@ -20,11 +20,11 @@ import yaml
 from conftest import HERE, IMAGE_DIR, REPO, ROOTFS, run
 from kube_config_schemas import BY_KIND
 
-from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
-from ansible_collections.kinc.kinc.plugins.module_utils import node_image
+from ansible_collections.kinc.kinc.plugins.module_utils.node import config_render
+from ansible_collections.kinc.kinc.plugins.module_utils.node import image_builds
 
 # Every Kubernetes version kinc builds a node image for.
-SUPPORTED = sorted(row['kubernetes'] for row in node_image.VERSIONS.values())
+SUPPORTED = sorted(row['kubernetes'] for row in image_builds.VERSIONS.values())
 KINC_UNITS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOTFS, 'etc/systemd/system/*.service')))
 # Allocations as kinc_allocate hands them out (default mapping and a few other ports), rootless and not.
 ALLOCATIONS = [
@@ -48,11 +48,11 @@ def shell_scripts():
     return sorted(paths)
 
 
-def test_every_unit_and_drop_in_passes_systemd_analyze_verify(node_image):
+def test_every_unit_and_drop_in_passes_systemd_analyze_verify(image_builds):
     # Verified inside the node test image: the units see the image's binaries and the package units
     # (stand-ins there) their drop-ins extend.
     units = ['/etc/systemd/system/%s' % unit for unit in KINC_UNITS] + ['crio.service', 'kubelet.service']
-    result = run('podman', 'run', '--rm', '--entrypoint', 'systemd-analyze', node_image,
+    result = run('podman', 'run', '--rm', '--entrypoint', 'systemd-analyze', image_builds,
                  'verify', '--man=no', *units, check=False)
     assert result.returncode == 0 and result.stderr == '', result.stderr
     assert set(KINC_UNITS) == {'kinc-cgroups.service', 'kinc-preflight.service', 'kinc-kubeadm-init.service',
@@ -85,7 +85,7 @@ def test_every_manifest_validates_against_each_supported_kubernetes(version):
     kinds = []
     for path in manifests:
         for obj in manifest_objects(path):
-            kubernetes_validate.validate(obj, node_image.minor_of(version) + '.0', strict=True)
+            kubernetes_validate.validate(obj, image_builds.minor_of(version) + '.0', strict=True)
             kinds.append(obj['kind'])
     assert 'StorageClass' in kinds and 'Deployment' in kinds
 
@@ -95,6 +95,71 @@ def test_the_storage_class_is_the_default_standard():
                if obj['kind'] == 'StorageClass']
     assert [c['metadata']['name'] for c in classes] == ['standard']
     assert classes[0]['metadata']['annotations']['storageclass.kubernetes.io/is-default-class'] == 'true'
+
+
+NETPOL_MANIFEST = os.path.join(ROOTFS, 'etc/kinc/manifests/kube-network-policies.yaml')
+
+
+def test_the_network_policy_engine_runs_in_every_node_and_watches_the_policies():
+    objects = dict((obj['kind'], obj) for obj in manifest_objects(NETPOL_MANIFEST))
+    daemonset = objects['DaemonSet']
+    spec = daemonset['spec']['template']['spec']
+    container = spec['containers'][0]
+    # Its rules must be in the node's network namespace, where ptp routes every pod's traffic.
+    assert spec['hostNetwork'] is True and container['securityContext']['privileged'] is True
+    assert re.match(r'\Aregistry\.k8s\.io/networking/kube-network-policies:v\d+\.\d+\.\d+\Z', container['image'])
+    assert spec['serviceAccountName'] == objects['ServiceAccount']['metadata']['name']
+    binding = objects['ClusterRoleBinding']
+    assert binding['roleRef']['name'] == objects['ClusterRole']['metadata']['name']
+    assert binding['subjects'][0]['namespace'] == daemonset['metadata']['namespace'] == 'kube-system'
+    watched = dict((resource, set(rule['verbs'])) for rule in objects['ClusterRole']['rules']
+                   for resource in rule['resources'])
+    assert all(watched[r] >= {'list', 'watch'} for r in ('networkpolicies', 'pods', 'namespaces'))
+    # kinc-postinit's network-policy step applies this file and waits for this DaemonSet, the last step.
+    with open(os.path.join(ROOTFS, 'usr/local/bin/kinc-postinit')) as handle:
+        postinit = handle.read()
+    step = re.search(r'^    network-policy\)\n(.*?);;$', postinit, re.M | re.S).group(1)
+    assert 'apply -f /etc/kinc/manifests/kube-network-policies.yaml' in step
+    assert '-n kube-system rollout status daemonset/%s ' % daemonset['metadata']['name'] in step
+    assert re.search(r'^for name in .* datapath network-policy; do$', postinit, re.M)
+    with open(os.path.join(ROOTFS, 'usr/local/bin/kinc-status')) as handle:
+        assert '["network-policy", "kinc-postinit.service"]\n]' in handle.read()
+
+
+@pytest.mark.parametrize('version', SUPPORTED)
+def test_verify_proves_a_deny_policy_blocks_and_an_allow_policy_lets_through(version):
+    with open(os.path.join(REPO, 'playbooks/verify.yml')) as handle:
+        play = yaml.safe_load(handle)[0]
+    deny, allow = play['vars']['kinc_verify_deny_policy'], play['vars']['kinc_verify_allow_policy']
+    for policy in (deny, allow):
+        kubernetes_validate.validate(dict(policy, metadata=dict(policy['metadata'], namespace='kinc-verify')),
+                                     image_builds.minor_of(version) + '.0', strict=True)
+    assert deny['spec'] == {'podSelector': {}, 'policyTypes': ['Ingress']}, 'deny: every pod, no ingress rule'
+    client = [o for o in play['vars']['kinc_verify_manifest'] if o['kind'] == 'Pod' and o['metadata']['name'] == 'client']
+    web = [o for o in play['vars']['kinc_verify_manifest'] if o['kind'] == 'Deployment']
+    rule = allow['spec']['ingress'][0]
+    assert rule['from'][0]['podSelector']['matchLabels'].items() <= client[0]['metadata']['labels'].items()
+    assert allow['spec']['podSelector']['matchLabels'] == web[0]['spec']['template']['metadata']['labels']
+    assert rule['ports'][0]['port'] == web[0]['spec']['template']['spec']['containers'][0]['ports'][0]['containerPort']
+    tasks = dict((t['name'], t) for t in play['tasks'][0]['block'])
+    names = list(tasks)
+    denied = tasks['The deny policy blocks the pod-to-pod request']
+    allowed = tasks['The allow policy lets the pod-to-pod request through']
+    assert denied['until'] == 'kinc_verify_denied.rc != 0' and denied['ansible.builtin.command']['argv'] == \
+        allowed['ansible.builtin.command']['argv'] == '{{ kinc_verify_web_request }}'
+    assert tasks['Fail when the deny policy is not enforced']['ansible.builtin.assert']['that'] == 'kinc_verify_denied.rc != 0'
+    assert "stdout == 'kinc-ok'" in allowed['until'] and 'failed_when' not in allowed
+    assert names.index('Deny all ingress in the namespace') < names.index(denied['name']) \
+        < names.index('Allow the client pod to reach the web pods') < names.index(allowed['name'])
+    # The e2e workflow runs tests/node_image/e2e.sh, which runs test_e2e_real_image.py, which runs verify.yml
+    # on every cluster of the real node image, twice.
+    with open(os.path.join(REPO, '.github/workflows/e2e.yml')) as handle:
+        steps = [step.get('run', '') for job in yaml.safe_load(handle)['jobs'].values() for step in job['steps']]
+    assert 'tests/node_image/e2e.sh' in steps
+    with open(os.path.join(HERE, 'e2e.sh')) as handle:
+        assert re.search(r'^exec python -m pytest .* tests/node_image/test_e2e_real_image.py', handle.read(), re.M)
+    with open(os.path.join(HERE, 'test_e2e_real_image.py')) as handle:
+        assert len(re.findall(r"playbook\('verify.yml', inventory, '-e', 'kinc_verify_cluster=", handle.read())) == 2
 
 
 def test_the_schemas_catch_misplaced_fields():
@@ -108,7 +173,7 @@ def test_the_schemas_catch_misplaced_fields():
 
 
 def template_text():
-    with open(os.path.join(REPO, kubeadm_config.TEMPLATE_PATH)) as handle:
+    with open(os.path.join(REPO, config_render.TEMPLATE_PATH)) as handle:
         return handle.read()
 
 
@@ -116,10 +181,10 @@ def template_text():
 @pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
 def test_rendered_kubeadm_config_matches_the_api_schemas(allocation, image_version):
     name, pods, services, version, rootless = allocation
-    text = kubeadm_config.render_kubeadm_config(template_text(), name, pods, services, version, rootless)
+    text = config_render.render_kubeadm_config(template_text(), name, pods, services, version, rootless)
     # What the node does with the placeholders left for it.
     text = text.replace('${KINC_KUBERNETES_VERSION}', 'v' + image_version) \
-        .replace('${KINC_NODE_IP}', kubeadm_config.NODE_IP)
+        .replace('${KINC_NODE_IP}', config_render.NODE_IP)
     docs = [d for d in yaml.safe_load_all(text) if d]
     assert sorted(d['kind'] for d in docs) == sorted(BY_KIND)
     for doc in docs:
@@ -133,13 +198,13 @@ def test_rendered_kubeadm_config_matches_the_api_schemas(allocation, image_versi
 @pytest.mark.parametrize('allocation', ALLOCATIONS, ids=[a[0][:8] for a in ALLOCATIONS])
 def test_node_and_collection_render_the_template_identically(allocation):
     name, pods, services, version, rootless = allocation
-    values = kubeadm_config.template_values(name, pods, services, version or 'v' + SUPPORTED[-1], rootless)
-    values['KINC_NODE_IP'] = kubeadm_config.NODE_IP
+    values = config_render.template_values(name, pods, services, version or 'v' + SUPPORTED[-1], rootless)
+    values['KINC_NODE_IP'] = config_render.NODE_IP
     env = dict(os.environ, **values)
     node = subprocess.run([os.path.join(ROOTFS, 'usr/local/bin/kinc-render-config'),
-                           os.path.join(REPO, kubeadm_config.TEMPLATE_PATH)],
+                           os.path.join(REPO, config_render.TEMPLATE_PATH)],
                           env=env, capture_output=True, text=True, check=True).stdout
-    assert node == kubeadm_config.render(template_text(), values)
+    assert node == config_render.render(template_text(), values)
 
 
 def test_node_render_names_the_unset_placeholders(tmp_path):
@@ -175,7 +240,7 @@ def test_the_datapath_probe_pod_validates_and_checks_dns_and_the_api_service(ver
     text = render_node_template('etc/kinc/datapath-probe.yaml.tmpl', KINC_DNS_IP='10.43.0.10',
                                 KINC_API_IP='10.43.0.1', KINC_DNS_DOMAIN='cluster.local', KINC_PROBE_IMAGE=image)
     pod = yaml.safe_load(text)
-    kubernetes_validate.validate(pod, node_image.minor_of(version) + '.0', strict=True)
+    kubernetes_validate.validate(pod, image_builds.minor_of(version) + '.0', strict=True)
     assert (pod['metadata']['namespace'], pod['metadata']['name']) == ('kube-system', 'kinc-datapath')
     assert pod['spec']['restartPolicy'] == 'Never' and not pod['spec'].get('hostNetwork')
     script = pod['spec']['containers'][0]['command'][-1]
@@ -267,3 +332,80 @@ def test_the_image_preloads_every_image_a_first_boot_needs_into_the_store_storag
     assert storage['storage']['driver'] == 'overlay'
     assert storage['storage']['options']['additionalimagestores'] == [store]
     assert not storage['storage']['graphroot'].startswith(store)
+
+
+def common_sh(function, *args, stdin=None):
+    script = '. "$1"; shift; %s "$@"' % function
+    return subprocess.run(['bash', '-c', script, function, os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh')]
+                          + list(args), input=stdin, capture_output=True, text=True, check=False)
+
+
+GIB = 1024 ** 3
+
+
+@pytest.mark.parametrize('memtotal_kb, memory_max, cpus, cpu_max, reserved', [
+    # 16 GiB, 8 CPUs on the host; memory: 4g, cpus: 1.5 on the node: allocatable = the limits.
+    (16 * 1024 * 1024, str(4 * GIB), '8', '150000 100000', 'memory=%d,cpu=6500m' % (12 * GIB)),
+    (16 * 1024 * 1024, 'max', '8', '200000 100000', 'cpu=6000m'),
+    (16 * 1024 * 1024, str(2 * GIB), '8', 'max 100000', 'memory=%d' % (14 * GIB)),
+    # No limits, or limits at or above what the host has: nothing reserved.
+    (16 * 1024 * 1024, 'max', '8', 'max 100000', ''),
+    (4 * 1024 * 1024, str(8 * GIB), '2', '400000 100000', ''),
+])
+def test_the_node_reserves_what_lies_beyond_its_limits_so_allocatable_is_the_limit(memtotal_kb, memory_max, cpus,
+                                                                                   cpu_max, reserved):
+    result = common_sh('kinc_system_reserved', str(memtotal_kb), memory_max, cpus, cpu_max)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == reserved + '\n'
+
+
+def test_kubelet_reads_the_reservation_the_cgroups_step_writes():
+    with open(os.path.join(ROOTFS, 'etc/systemd/system/kubelet.service.d/20-kinc.conf')) as handle:
+        assert 'EnvironmentFile=-/run/kinc/kubelet.env\n' in handle.read()
+    with open(os.path.join(ROOTFS, 'usr/local/bin/kinc-cgroups')) as handle:
+        script = handle.read()
+    assert '--system-reserved=$system_reserved' in script and '/run/kinc/kubelet.env' in script
+    assert '"$cgroup/memory.max"' in script and '"$cgroup/cpu.max"' in script
+
+
+@pytest.mark.skipif(not shutil.which('jq'), reason='jq is not installed')
+def test_a_baked_node_puts_the_labels_where_the_collection_does():
+    from ansible_collections.kinc.kinc.plugins.module_utils.spec import node_settings
+    labels = {'ingress-ready': 'true', 'example.com/tier': 'edge'}
+    values = config_render.template_values('dev', '10.244.43.0/24', '10.43.0.0/16', 'v' + SUPPORTED[-1])
+    values['KINC_NODE_IP'] = config_render.NODE_IP
+    rendered = config_render.render(template_text(), values)
+    # cluster.env as kinc writes it, read back as the node reads it: the '=' of the pairs survives.
+    env_file = config_render.cluster_env('dev', 6443, '10.244.43.0/24', '10.43.0.0/16', node_labels=labels)
+    read = subprocess.run(['bash', '-c', '. "$1"; kinc_read_env /dev/stdin; echo "$KINC_NODE_LABELS"', 'read',
+                           os.path.join(ROOTFS, 'usr/local/lib/kinc/common.sh')],
+                          input=env_file, capture_output=True, text=True, check=True)
+    assert read.stderr == '' and read.stdout.strip() == node_settings.labels_arg(labels)
+    node = common_sh('kinc_with_node_labels', read.stdout.strip(), stdin=rendered)
+    assert node.returncode == 0, node.stderr
+    assert node.stdout == node_settings.with_node_labels(rendered, labels)
+    refused = common_sh('kinc_with_node_labels', 'a=b', stdin='kind: InitConfiguration\n')
+    assert refused.returncode == 1 and 'no kubeletExtraArgs line' in refused.stderr
+
+
+@pytest.mark.parametrize('image_version', SUPPORTED)
+def test_labels_and_patches_keep_the_config_valid_for_each_supported_kubernetes(image_version):
+    import importlib
+    action = importlib.import_module('ansible_collections.kinc.kinc.plugins.action.kinc_cluster')
+    from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+    params = cluster_spec.normalize({
+        'name': 'dev', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16',
+        'node_labels': {'ingress-ready': 'true'}, 'kubeadm_patches': [
+            {'kind': 'ClusterConfiguration', 'apiServer': {'extraArgs': [{'name': 'v', 'value': '2'}]}},
+            {'kind': 'KubeletConfiguration', 'serverTLSBootstrap': True},
+            {'kind': 'InitConfiguration', 'nodeRegistration': {'taints': None}}]})[0]
+    text = action.render_node_config(params, rootless=True)['kubeadm.conf']
+    text = text.replace('${KINC_KUBERNETES_VERSION}', 'v' + image_version) \
+        .replace('${KINC_NODE_IP}', config_render.NODE_IP)
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    for doc in docs:
+        jsonschema.validate(doc, BY_KIND[doc['kind']])
+    init = next(d for d in docs if d['kind'] == 'InitConfiguration')
+    assert 'taints' not in init['nodeRegistration']
+    assert next(d for d in docs if d['kind'] == 'KubeletConfiguration')['serverTLSBootstrap'] is True
+    assert init['nodeRegistration']['kubeletExtraArgs'][0] == {'name': 'node-labels', 'value': 'ingress-ready=true'}

@@ -29,8 +29,8 @@ import re
 
 import pytest
 
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
 
 # The node images the owner's storage holds from the start: the default and the one tests change to.
 NODE_IMAGES = (cluster_spec.DEFAULT_IMAGE, 'localhost/kinc-node:v2')
@@ -531,6 +531,8 @@ class FakeHost:
                 self._start(line[len('Volume='):].split('.volume:')[0] + '-volume.service')
         container = service[:-len('.service')]
         self.add_container(container, labels_of(text))
+        if not container.endswith('-control-plane'):
+            return  # not a node (the local registry): nothing boots
         # The node boots at once: a fresh status of this boot, initialized, with its admin kubeconfig.
         for name, content in (('status.json', status_text('ready', at=self.clock)),
                               ('initialized', '2026-11-22T10:00:01Z\n' if self.initialized else None),

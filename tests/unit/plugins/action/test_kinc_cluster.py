@@ -12,15 +12,18 @@ import pytest
 from jinja2 import UndefinedError
 
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
-from ansible_collections.kinc.kinc.plugins.module_utils import kubeadm_config
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.node import config_render
 
 TESTHOST_IMAGE = os.environ.get('KINC_TESTHOST_IMAGE', 'localhost/kinc-testhost:trixie')
 
 
-# What the generated service of a node rendered with options(api_port=7443) runs `podman run` with.
+# Published ports of the node the Quadlet generator tests render: one on the API address, one of its own.
+PORTS = [{'host_port': 8080, 'node_port': 30080}, {'host_port': 5353, 'node_port': 53, 'protocol': 'udp', 'address': '::1'}]
+# What the generated service of a node rendered with options(api_port=7443, ports=PORTS) runs `podman run` with.
 NODE_RUN_ARGUMENTS = (
     '--name kinc-dev-control-plane', '--hostname kinc-dev-control-plane', '--publish 127.0.0.1:7443:6443',
+    '--publish 127.0.0.1:8080:30080/tcp', '--publish [::1]:5353:53/udp',
     '-v kinc-dev-var-data:/var:suid,exec,dev', '-v kinc-dev-config:/etc/kinc/config', '-v /lib/modules:/lib/modules:ro',
     '--tmpfs /tmp', '--tmpfs /run', '--label io.kinc.cluster=dev', '--label io.kinc.api-port=7443',
     '--label io.kinc.managed-by=kinc.kinc', '--privileged', '--stop-timeout=100', '--pids-limit -1',
@@ -67,6 +70,26 @@ def test_container_unit_carries_names_labels_publish_and_volumes():
     assert lines(unit, 'Restart') == ['on-failure']
 
 
+def test_each_published_port_is_one_publish_line_after_the_api_in_the_order_given():
+    unit = action.render_units(options(api_address='127.0.0.2', ports=[
+        {'host_port': '8443', 'node_port': 443}, {'host_port': 8080, 'node_port': 80, 'address': '0.0.0.0'},
+        {'host_port': 5353, 'node_port': 53, 'protocol': 'udp', 'address': '::1'}]))['kinc-dev-control-plane.container']
+    assert lines(unit, 'PublishPort') == ['127.0.0.2:6443:6443', '127.0.0.2:8443:443/tcp', '0.0.0.0:8080:80/tcp',
+                                          '[::1]:5353:53/udp']
+    assert lines(action.render_units(options())['kinc-dev-control-plane.container'], 'PublishPort') == [
+        '127.0.0.1:6443:6443']
+
+
+def test_a_port_change_changes_what_the_node_runs_with_so_a_running_node_restarts():
+    # The digest the container carries is over the units: a changed PublishPort= restarts the node
+    # (call_plan.restart_needed), and only a change does.
+    from ansible_collections.kinc.kinc.plugins.module_utils.converge import node_digest
+    before = node_digest.digest(action.render_units(options(ports=[{'host_port': 8080, 'node_port': 30080}])), {})
+    same = node_digest.digest(action.render_units(options(ports=[{'host_port': 8080, 'node_port': 30080}])), {})
+    after = node_digest.digest(action.render_units(options(ports=[{'host_port': 8081, 'node_port': 30080}])), {})
+    assert before == same != after
+
+
 def test_the_node_stops_within_podmans_stop_timeout_and_lifts_podmans_pids_limit():
     unit = action.render_units(options())['kinc-dev-control-plane.container']
     # Podman's default stop timeout is 10 s; the node's systemd needs up to 2 x 45 s for kubelet and CRI-O.
@@ -104,7 +127,7 @@ def test_mounted_mode_renders_the_node_images_kubeadm_template_for_the_cluster()
     assert 'podSubnet: "10.244.43.0/24"' in kubeadm and 'serviceSubnet: "10.43.0.0/16"' in kubeadm
     assert 'KubeletInUserNamespace: true' in kubeadm and 'kubernetesVersion: "v1.33.5"' in kubeadm
     # Only the placeholders the node fills itself are left.
-    assert set(re.findall(r'\$\{(KINC_[A-Z0-9_]+)\}', kubeadm)) <= kubeadm_config.NODE_FILLED
+    assert set(re.findall(r'\$\{(KINC_[A-Z0-9_]+)\}', kubeadm)) <= config_render.NODE_FILLED
 
 
 def test_a_rootful_node_gets_the_rootful_kubelet_settings():
@@ -140,7 +163,7 @@ def test_the_real_quadlet_generator_accepts_the_units(tmp_path):
         pytest.skip('podman is not installed')
     if subprocess.run(['podman', 'image', 'exists', TESTHOST_IMAGE], check=False).returncode != 0:
         pytest.skip('%s is missing; build it with tests/tooling/build-testhost.sh' % TESTHOST_IMAGE)
-    for name, text in action.render_units(options(api_port=7443)).items():
+    for name, text in action.render_units(options(api_port=7443, ports=PORTS)).items():
         (tmp_path / name).write_text(text)
     os.chmod(str(tmp_path), 0o755)
     done = _quadlet_dryrun(str(tmp_path))
@@ -211,3 +234,76 @@ def test_the_action_names_each_bad_cluster_of_a_list():
              'quadlet_units': {}}]})
     assert 'clusters[0] (a): api_address' in str(err.value)
     assert 'clusters[1] (b): quadlet_units is set by the kinc.kinc.kinc_cluster action plugin' in str(err.value)
+
+
+PATCHES = [{'kind': 'ClusterConfiguration', 'apiServer': {'extraArgs': [{'name': 'v', 'value': '2'}]}},
+           {'kind': 'KubeletConfiguration', 'maxPods': 50, 'evictionHard': {'imagefs.available': None}}]
+
+
+def test_labels_and_patches_are_in_the_mounted_kubeadm_config():
+    import yaml
+    files = action.render_node_config(options(node_labels={'ingress-ready': 'true', 'example.com/tier': 'edge'},
+                                              kubeadm_patches=PATCHES), rootless=True)
+    text = files['kubeadm.conf']
+    assert text.startswith(action.PATCHED_HEADER)
+    docs = dict((d['kind'], d) for d in yaml.safe_load_all(text) if d)
+    assert docs['InitConfiguration']['nodeRegistration']['kubeletExtraArgs'] == [
+        {'name': 'node-labels', 'value': 'example.com/tier=edge,ingress-ready=true'},
+        {'name': 'node-ip', 'value': '${KINC_NODE_IP}'}]
+    assert docs['ClusterConfiguration']['apiServer']['extraArgs'] == [{'name': 'v', 'value': '2'}]
+    assert docs['ClusterConfiguration']['apiServer']['certSANs'][0] == 'localhost'
+    assert docs['KubeletConfiguration']['maxPods'] == 50
+    assert docs['KubeletConfiguration']['evictionHard'] == {'nodefs.available': '0%', 'nodefs.inodesFree': '0%'}
+    assert docs['KubeletConfiguration']['featureGates'] == {'KubeletInUserNamespace': True}
+    # The node's own readers of the file still find what they look for (kinc_cert_sans, dnsDomain).
+    assert re.search(r'^  certSANs:\n  - localhost\n', text, re.M)
+    assert re.search(r'^  dnsDomain: cluster.local$', text, re.M)
+    # The labels reach baked nodes through cluster.env.
+    assert 'KINC_NODE_LABELS=example.com/tier=edge,ingress-ready=true\n' in files['cluster.env']
+    # Without patches the template's text is kept as it is, comments included.
+    plain = action.render_node_config(options(node_labels={'a': 'b'}), rootless=True)['kubeadm.conf']
+    assert plain.startswith('# kinc\'s kubeadm configuration. The single template') and '      value: "a=b"\n' in plain
+
+
+def test_a_patch_that_matches_no_document_fails_the_action():
+    from ansible.errors import AnsibleActionFail
+    with pytest.raises(AnsibleActionFail, match=r'kubeadm_patches\[0\]\.apiVersion'):
+        action.render_node_config(options(kubeadm_patches=[{'kind': 'KubeletConfiguration', 'apiVersion': 'v9'}]),
+                                  rootless=True)
+
+
+def test_limits_become_podman_args_of_the_node_unit_only_when_declared():
+    unit = action.render_units(options(memory='4g', cpus='1.5'))['kinc-dev-control-plane.container']
+    assert lines(unit, 'PodmanArgs')[1:] == ['--memory=4g --cpus=1.5']
+    unit = action.render_units(options())['kinc-dev-control-plane.container']
+    assert len(lines(unit, 'PodmanArgs')) == 1 and '--memory' not in unit
+
+
+def test_the_real_quadlet_generator_passes_the_limits_to_podman(tmp_path):
+    if shutil.which('podman') is None:
+        pytest.skip('podman is not installed')
+    if subprocess.run(['podman', 'image', 'exists', TESTHOST_IMAGE], check=False).returncode != 0:
+        pytest.skip('%s is missing; build it with tests/tooling/build-testhost.sh' % TESTHOST_IMAGE)
+    for name, text in action.render_units(options(memory='2g', cpus='2')).items():
+        (tmp_path / name).write_text(text)
+    os.chmod(str(tmp_path), 0o755)
+    done = _quadlet_dryrun(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    node = _generated_services(done.stdout)['kinc-dev-control-plane.service']
+    exec_start = [line for line in node.splitlines() if line.startswith('ExecStart=')][0]
+    assert ' --memory=2g --cpus=2 ' in exec_start
+
+
+def test_patches_in_ansibles_own_container_types_are_written_as_plain_yaml():
+    # ansible-core hands task arguments over as subclasses of list, dict and str (data tagging).
+    class Tagged(list):
+        pass
+
+    class Text(str):
+        pass
+
+    patch = {'kind': Text('ClusterConfiguration'), 'apiServer': {'extraArgs': Tagged([{'name': Text('v'),
+                                                                                       'value': Text('2')}])}}
+    text = action.patch_kubeadm_config('kind: ClusterConfiguration\napiServer: {}\n', [patch])
+    assert text == action.PATCHED_HEADER + '---\nkind: ClusterConfiguration\napiServer:\n  extraArgs:\n  - name: v\n' \
+        '    value: \'2\'\n'

@@ -26,7 +26,8 @@ def test_a_good_list_is_returned_with_its_defaults_and_requests():
     assert not result.get('failed') and result['changed'] is False and result['problems'] == []
     assert [(c['name'], c['state'], c['api_address']) for c in result['clusters']] == [
         ('dev', 'present', '127.0.0.2'), ('old', 'absent', '127.0.0.2')]
-    assert result['allocation_requests'] == [{'name': 'dev', 'api_address': '127.0.0.2', 'field': 'kinc_clusters[0]'}]
+    assert result['allocation_requests'] == [
+        {'name': 'dev', 'api_address': '127.0.0.2', 'field': 'kinc_clusters[0]', 'ports': []}]
 
 
 def test_every_problem_in_one_failure():

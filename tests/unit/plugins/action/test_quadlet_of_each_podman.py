@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
 
-from test_kinc_cluster import NODE_RUN_ARGUMENTS, _generated_services, options
+from test_kinc_cluster import NODE_RUN_ARGUMENTS, PORTS, _generated_services, options
 
 MATRIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'tooling', 'podman-matrix.txt')
 
@@ -48,7 +48,8 @@ def contains(words, part):
 @pytest.mark.parametrize('version', versions())
 def test_the_quadlet_generator_accepts_the_units(version, tmp_path):
     quadlet = os.path.join(build_of(version), 'libexec', 'podman', 'quadlet')
-    for name, text in action.render_units(options(api_port=7443)).items():
+    # With published ports and the cluster's limits (PodmanArgs=: Quadlet 4.9 has no Memory=, none has a CPU key).
+    for name, text in action.render_units(options(api_port=7443, ports=PORTS, memory='2g', cpus='1.5')).items():
         (tmp_path / name).write_text(text)
     done = subprocess.run([quadlet, '-dryrun', '-user'], env=dict(os.environ, QUADLET_UNIT_DIRS=str(tmp_path)),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
@@ -60,7 +61,7 @@ def test_the_quadlet_generator_accepts_the_units(version, tmp_path):
     exec_start = [line for line in node.splitlines() if line.startswith('ExecStart=')][0]
     # The distribution's path, as a package installs Podman.
     assert exec_start.startswith('ExecStart=/usr/bin/podman run ')
-    for fragment in NODE_RUN_ARGUMENTS:
+    for fragment in NODE_RUN_ARGUMENTS + ('--memory=2g --cpus=1.5',):
         assert contains(argv(exec_start), fragment), (fragment, exec_start)
     assert 'Requires=kinc-dev-var-data-volume.service' in node
     assert 'Requires=kinc-dev-config-volume.service' in node

@@ -27,3 +27,17 @@ def test_a_step_line_shows_state_times_duration_and_message():
     pending = status_lines.cluster_step_line({'name': 'dns', 'state': 'pending', 'started': '', 'finished': '',
                                               'duration': None, 'message': ''})
     assert pending.split() == ['dns', 'pending', '-', '-', '-']
+
+
+def test_capacity_lines_say_how_many_more_fit_and_show_each_resource():
+    lines = status_lines.capacity_lines({'clusters_more': 4, 'limited_by': 'memory', 'resources': {
+        'tasks': {'clusters_more': None, 'limit': None, 'limit_after_fixes': None, 'used': 12, 'per_cluster': 4096,
+                  'unit': 'tasks of user-1000.slice'},
+        'memory': {'clusters_more': 4, 'limit': 10000, 'limit_after_fixes': 10000, 'used': 0, 'per_cluster': 2048,
+                   'unit': 'MiB available'}}})
+    assert lines[0] == '4 more cluster(s), limited by memory'
+    assert lines[1].split()[:2] == ['RESOURCE', 'MORE']
+    assert lines[2].split() == ['memory', '4', '10000', '10000', '0', '2048', 'MiB', 'available']
+    assert lines[3].split() == ['tasks', '-', '-', '-', '12', '4096', 'tasks', 'of', 'user-1000.slice']
+    assert status_lines.capacity_lines({'clusters_more': None, 'limited_by': None, 'resources': {}})[0] == \
+        'unlimited more cluster(s)'

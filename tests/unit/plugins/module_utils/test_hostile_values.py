@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record, cluster_spec, naming
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
 
 # What an attacker reaches for: line breaks, quotes, shell and systemd specials, zone ids, separators.
 HOSTILE = '\n\r\t\x00\x0b\x0c\x1b\x7f\x85\u2028\u2029 "\'`$()%;&|<>\\{}[]#=:@/.-_~*?!,+'
@@ -126,8 +128,8 @@ json_values = st.recursive(
         lambda clusters: __import__('json').dumps({'clusters': clusters}))))
 def test_a_record_either_parses_to_kincs_own_allocations_or_is_unusable(text):
     try:
-        allocations, _dropped = allocation_record.parse(text)
-    except allocation_record.Unusable:
+        allocations, _dropped = ledger.parse(text)
+    except ledger.Unusable:
         return
     for allocation in allocations:
         assert naming.name_error(allocation.name) is None

@@ -13,7 +13,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_host, allocation_record
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import host_facts
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
 from ansible_collections.kinc.kinc.plugins.modules import kinc_allocate
 from fake_host import plant_record
 
@@ -45,9 +46,9 @@ def run(monkeypatch, tmp_path, capsys, record_dir):
                             lambda self, name, *a, **kw: '/usr/bin/podman' if podman else None)
         monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                             lambda self, argv, data=None, binary_data=False: podman.run(argv, data))
-        monkeypatch.setattr(allocation_host.host_network, 'listeners',
-                            lambda proc: [(ipaddress.ip_address(a), p) for a, p in listening])
-        monkeypatch.setattr(allocation_host.host_network, 'routes', lambda proc: [])
+        monkeypatch.setattr(host_facts.host_network, 'listeners', lambda proc, protocol='tcp': [
+            (ipaddress.ip_address(a), p) for a, p in listening] if protocol == 'tcp' else [])
+        monkeypatch.setattr(host_facts.host_network, 'routes', lambda proc: [])
         args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         args.setdefault('lock_path', str(tmp_path / 'allocate.lock'))
         args.setdefault('host_record_dir', str(record_dir))
@@ -63,7 +64,7 @@ def warnings(result):
 
 
 def record(record_dir, uid):
-    with open(allocation_record.record_path(str(record_dir), uid)) as handle:
+    with open(ledger.record_path(str(record_dir), uid)) as handle:
         return json.load(handle)
 
 
@@ -73,7 +74,7 @@ def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_recor
     # The host-wide record's directory is the lock; the per-user lock file is not needed.
     assert not (tmp_path / 'allocate.lock').exists()
     uid = os.geteuid()
-    assert result['host_record'] == allocation_record.record_path(str(record_dir), uid)
+    assert result['host_record'] == ledger.record_path(str(record_dir), uid)
     assert record(record_dir, uid) == {'uid': uid, 'clusters': {'dev': {
         'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16'}}}
     assert oct(os.stat(result['host_record']).st_mode & 0o777) == oct(0o644)
@@ -82,7 +83,7 @@ def test_new_cluster_is_recorded_by_two_labelled_volumes_and_the_host_wide_recor
     assert entry == {'name': 'dev', 'api_port': 6443, 'pod_subnet': '10.244.43.0/24', 'service_subnet': '10.43.0.0/16',
                      'container_name': 'kinc-dev-control-plane', 'service_name': 'kinc-dev-control-plane.service',
                      'volumes': ['kinc-dev-var-data', 'kinc-dev-config'], 'labels': labels('dev', 6443, 43),
-                     'existed': False}
+                     'existed': False, 'ports': [], 'ports_changed': False}
     assert host.volume_labels() == {'kinc-dev-var-data': labels('dev', 6443, 43),
                                     'kinc-dev-config': labels('dev', 6443, 43)}
     assert result['created_volumes'] == ['kinc-dev-var-data', 'kinc-dev-config']
@@ -126,7 +127,7 @@ def test_check_mode_reports_and_creates_nothing(run, tmp_path, host):
         ('a', 6443, True), ('b', 6446, False), ('c', 6444, False)]
     assert sorted(host.volume_labels()) == ['kinc-a-config', 'kinc-a-var-data']
     assert not (tmp_path / 'allocate.lock').exists()
-    assert os.listdir(allocation_record.user_dir(str(tmp_path / 'allocations'), os.geteuid())) == []
+    assert os.listdir(ledger.user_dir(str(tmp_path / 'allocations'), os.geteuid())) == []
     assert result['created_volumes'] == ['kinc-b-var-data', 'kinc-b-config', 'kinc-c-var-data', 'kinc-c-config']
 
 
@@ -239,3 +240,62 @@ def test_check_mode_leaves_a_rootless_user_without_podman_storage_alone(run, mon
     (tmp_path / '.local' / 'share' / 'containers').mkdir(parents=True)
     run({'name': 'dev'}, host, check_mode=True)
     assert commands(host)[0][:2] == ['volume', 'ls']
+
+
+WEB_PORTS = [{'host_port': 8080, 'node_port': 30080}]
+
+
+def test_published_ports_are_recorded_host_wide_and_a_change_is_reported_first_in_check_mode(run, record_dir, host):
+    first = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host)
+    assert first['changed'] is True and first['clusters'][0]['ports_changed'] is True
+    assert record(record_dir, os.geteuid())['clusters']['web']['ports'] == [
+        {'host_port': 8080, 'protocol': 'tcp', 'address': '127.0.0.1'}]
+    # Unchanged: nothing to do, and its own listener on the port is no problem.
+    again = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host, listening=[('127.0.0.1', 8080)])
+    assert again['changed'] is False and again['clusters'][0]['ports_changed'] is False
+    # Left out, the recorded ports stay.
+    assert run({'name': 'web'}, host)['changed'] is False
+    moved = [{'host_port': 8081, 'node_port': 30080}]
+    planned = run({'clusters': [{'name': 'web', 'ports': moved}]}, host, check_mode=True, diff=True)
+    assert planned['changed'] is True and planned['clusters'][0]['ports_changed'] is True
+    assert planned['diff']['before']['web']['ports'] == [{'host_port': 8080, 'protocol': 'tcp', 'address': '127.0.0.1'}]
+    assert planned['diff']['after']['web']['ports'] == [{'host_port': 8081, 'protocol': 'tcp', 'address': '127.0.0.1'}]
+    assert record(record_dir, os.geteuid())['clusters']['web']['ports'][0]['host_port'] == 8080
+    assert run({'clusters': [{'name': 'web', 'ports': moved}]}, host)['changed'] is True
+    assert record(record_dir, os.geteuid())['clusters']['web']['ports'][0]['host_port'] == 8081
+
+
+def test_a_port_another_users_stopped_cluster_publishes_is_refused_before_anything_changes(run, record_dir, host):
+    write_record(record_dir, 4242, {'ingress': {'api_port': 7443, 'pod_subnet': '10.244.43.0/24',
+                                                'service_subnet': '10.43.0.0/16',
+                                                'ports': [{'host_port': 8080, 'protocol': 'tcp', 'address': '0.0.0.0'}]}})
+    failed = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host)
+    assert failed['msg'] == ("clusters[0].ports[0].host_port: 8080/tcp on 127.0.0.1 is published by cluster 'ingress' "
+                             "of uid 4242; fix: choose another host port, or remove it from that cluster first")
+    assert host.volume_labels() == {} and host.mutating() == []
+    # No cluster publishes an API port of any user's cluster.
+    result = run({'clusters': [{'name': 'two', 'ports': [{'host_port': 7443, 'node_port': 80}]}]}, host)
+    assert result['msg'] == ("clusters[0].ports[0].host_port: 7443 is the API port of cluster 'ingress' of uid 4242; "
+                             "fix: choose another host port")
+    # Nor is an API port allocated on a published one (the cluster's own included).
+    result = run({'clusters': [{'name': 'web', 'ports': [{'host_port': 6443, 'node_port': 80}]}]}, host)
+    assert result['clusters'][0]['api_port'] == 6444
+
+
+def test_a_new_port_with_a_listener_is_refused(run, host):
+    failed = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host, check_mode=True,
+                 listening=[('0.0.0.0', 8080)])
+    assert failed['msg'].startswith('clusters[0].ports[0].host_port: 8080/tcp on 127.0.0.1 is in use on this host')
+
+
+def test_the_local_registries_of_every_user_hold_their_ports_running_or_not(run, record_dir, host):
+    """A registry port (kinc_registry) is never an API port: this user's from its volume's label, another user's
+    from the host-wide record."""
+    host.add_volume('kinc-registry', {'io.kinc.registry-port': '6443', 'io.kinc.managed-by': 'kinc.kinc'})
+    place = record_dir / '4242'
+    place.mkdir()
+    os.chown(str(place), 4242, 4242)
+    (place / 'registry.json').write_text('{"uid": 4242, "port": 6444}')
+    os.chown(str(place / 'registry.json'), 4242, 4242)
+    result = run({'clusters': [{'name': 'a'}, {'name': 'b'}]}, host)
+    assert [c['api_port'] for c in result['clusters']] == [6445, 6446]

@@ -6,7 +6,7 @@ volumes and the node status, against the shared fake host (tests/unit/fake_host.
 import json
 import os
 
-from ansible_collections.kinc.kinc.plugins.module_utils import naming
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import naming
 from ansible_collections.kinc.kinc.plugins.module_utils.podman_client import PodmanClient
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl
 from ansible_collections.kinc.kinc.plugins.modules import kinc_cluster_info

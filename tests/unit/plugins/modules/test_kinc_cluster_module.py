@@ -16,12 +16,12 @@ from fake_host import FakeHost, Killed, plant_record
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.kinc.kinc.plugins.action import kinc_cluster as action
-from ansible_collections.kinc.kinc.plugins.module_utils import allocation_record
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_spec
-from ansible_collections.kinc.kinc.plugins.module_utils import cluster_manager
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
+from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import call_plan
 from ansible_collections.kinc.kinc.plugins.module_utils import files
 from ansible_collections.kinc.kinc.plugins.module_utils import module_base
-from ansible_collections.kinc.kinc.plugins.module_utils import node_digest
+from ansible_collections.kinc.kinc.plugins.module_utils.converge import node_digest
 from ansible_collections.kinc.kinc.plugins.modules import kinc_cluster
 
 ALLOCATIONS = {'a': (6443, '10.244.43.0/24', '10.43.0.0/16'), 'b': (6444, '10.244.44.0/24', '10.44.0.0/16')}
@@ -48,7 +48,7 @@ def attach(host, monkeypatch):
     monkeypatch.setattr(AnsibleModule, 'run_command', lambda self, argv, data=None, **kwargs: host.run(argv, data))
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, *args, **kwargs: '/usr/bin/' + name)
     monkeypatch.setattr(module_base, 'rootless_environment', lambda module, required=True: True)
-    monkeypatch.setattr(cluster_manager.ClusterManager.__init__, '__defaults__',
+    monkeypatch.setattr(call_plan.ClusterManager.__init__, '__defaults__',
                         (False, host.now, host.sleep, lambda path: True, host.read_file, host.record_dir, 'fail', 300,
                          None))
     monkeypatch.setenv('HOME', str(host.home))
@@ -105,6 +105,20 @@ def test_bad_options_fail_before_anything_runs(module_host, capsys):
     assert module_host.calls == []
 
 
+def test_a_limit_the_owner_cannot_enforce_is_refused_before_anything_changes(module_host, capsys, monkeypatch):
+    from ansible_collections.kinc.kinc.plugins.module_utils.host import cgroups
+    monkeypatch.setattr(cgroups, 'owner_controllers', lambda uid: ['pids'])
+    result = call(module_host, capsys, [cluster('a'), cluster('b', memory='2g')])
+    assert result['failed'] and result['msg'] == (
+        "b: memory: needs the cgroup controller memory, which the owner's containers do not have (they have: pids); "
+        "fix: run the kinc.kinc.kinc_host role (it delegates cpu and memory to the user's systemd), or remove the limit")
+    assert module_host.volumes == {} and not os.path.exists(module_host.quadlet_dir)
+    monkeypatch.setattr(cgroups, 'owner_controllers', lambda uid: ['cpu', 'memory', 'pids'])
+    assert not call(module_host, capsys, [cluster('a'), cluster('b', memory='2g')]).get('failed')
+    with open(os.path.join(module_host.quadlet_dir, 'kinc-b-control-plane.container')) as handle:
+        assert 'PodmanArgs=--memory=2g\n' in handle.read()
+
+
 def test_a_missing_podman_is_a_message_not_a_traceback(module_host, capsys, monkeypatch):
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, *args, **kwargs: None)
     result = call(module_host, capsys, [cluster('a')])
@@ -126,7 +140,7 @@ def test_a_broken_label_is_a_message(module_host, capsys):
 
 
 def recorded(host):
-    path = allocation_record.record_path(host.record_dir, os.geteuid())
+    path = ledger.record_path(host.record_dir, os.geteuid())
     with open(path) as handle:
         return sorted(json.load(handle)['clusters'])
 
@@ -235,14 +249,14 @@ def test_the_kill_test_catches_a_restart_decided_by_files_written(tmp_path, monk
 
     def files_differ(run, container):
         return any(('kinc-%s-' % run.name) in path for path in written)
-    real_converge = cluster_manager.ClusterManager.converge
+    real_converge = call_plan.ClusterManager.converge
 
     def converge(self, params_list):
         del written[:]
         return real_converge(self, params_list)
     monkeypatch.setattr(files, 'apply', recording_apply)
-    monkeypatch.setattr(cluster_manager, 'restart_needed', files_differ)
-    monkeypatch.setattr(cluster_manager.ClusterManager, 'converge', converge)
+    monkeypatch.setattr(call_plan, 'restart_needed', files_differ)
+    monkeypatch.setattr(call_plan.ClusterManager, 'converge', converge)
     reference, outcomes = kill_at_every_step(tmp_path, monkeypatch, capsys, 'present with a changed option')
     diverged = [step for step, snapshot in outcomes if snapshot != reference]
     assert diverged, 'every kill was repaired although the restart follows the files written'

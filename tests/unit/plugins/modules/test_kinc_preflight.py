@@ -15,7 +15,8 @@ import pwd
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.kinc.kinc.plugins.module_utils import host_plan
+from ansible_collections.kinc.kinc.plugins.module_utils.host import owned_files
+from ansible_collections.kinc.kinc.plugins.module_utils.host import findings
 from ansible_collections.kinc.kinc.plugins.modules import kinc_preflight
 from fake_host import make_record_dir, plant_record
 
@@ -50,7 +51,7 @@ def host(tmp_path, monkeypatch):
     write(root / 'etc/subgid', 'other:100000:65536\n%s:165536:65536\n' % USER)
     write(root / 'var/lib/systemd/linger' / USER, '')
     write(root / 'etc/os-release', 'ID=debian\nVERSION_ID="13"\n')
-    write(root / 'etc/sysctl.d/90-kinc.conf', host_plan.render_sysctl_file({'fs.inotify.max_user_watches': 393216}))
+    write(root / 'etc/sysctl.d/90-kinc.conf', owned_files.render_sysctl_file({'fs.inotify.max_user_watches': 393216}))
     write(root / 'etc/systemd/system/user@.service.d/delegate.conf', '[Service]\nDelegate=yes\n')
     write(proc / 'modules', 'ip_tables 32768 1 iptable_filter, Live 0x0\n')
     write(root / ('lib/modules/6.12.48+deb13-amd64/modules.builtin'), 'kernel/net/ipv4/netfilter/iptable_nat.ko\n')
@@ -63,9 +64,9 @@ def host(tmp_path, monkeypatch):
     home = tmp_path / 'home'
     users = [Passwd('root', 0, '/root'), Passwd(USER, UID, str(home / 'me')), Passwd('bob', 4242, str(home / 'bob')),
              Passwd('nobody', 65534, '/nonexistent')]
-    monkeypatch.setattr(kinc_preflight.pwd, 'getpwall', lambda: users)
+    monkeypatch.setattr(findings.pwd, 'getpwall', lambda: users)
     real_getpwuid = pwd.getpwuid
-    monkeypatch.setattr(kinc_preflight.pwd, 'getpwuid',
+    monkeypatch.setattr(findings.pwd, 'getpwuid',
                         lambda uid: ([u for u in users if u.pw_uid == uid] or [None])[0] or real_getpwuid(uid))
     # The host-wide allocation record, as kinc_host makes it (empty).
     record = root / 'var/lib/kinc/allocations'
@@ -73,27 +74,27 @@ def host(tmp_path, monkeypatch):
     make_record_dir(str(record))
     monkeypatch.setitem(kinc_preflight.OPTIONS['host_record_dir'], 'default', str(record))
     real_getpwnam = pwd.getpwnam
-    monkeypatch.setattr(kinc_preflight.pwd, 'getpwnam',
+    monkeypatch.setattr(findings.pwd, 'getpwnam',
                         lambda name: users[1] if name == USER else real_getpwnam(name))
     monkeypatch.setenv('PATH', str(bin_dir))
-    monkeypatch.setattr(kinc_preflight, 'PROC', str(proc))
-    monkeypatch.setattr(kinc_preflight, 'SYS_FS_CGROUP', str(cgroup))
-    monkeypatch.setattr(kinc_preflight, 'SYS_MODULE', str(root / 'sys/module'))
-    monkeypatch.setattr(kinc_preflight, 'LIB_MODULES', str(root / 'lib/modules'))
-    monkeypatch.setattr(kinc_preflight, 'ETC', str(root / 'etc'))
-    monkeypatch.setattr(kinc_preflight, 'LINGER_DIR', str(root / 'var/lib/systemd/linger'))
-    monkeypatch.setattr(kinc_preflight, 'ROOTFUL_DIRS', (str(root / 'etc/containers/systemd'),))
+    monkeypatch.setattr(findings, 'PROC', str(proc))
+    monkeypatch.setattr(findings, 'SYS_FS_CGROUP', str(cgroup))
+    monkeypatch.setattr(findings, 'SYS_MODULE', str(root / 'sys/module'))
+    monkeypatch.setattr(findings, 'LIB_MODULES', str(root / 'lib/modules'))
+    monkeypatch.setattr(findings, 'ETC', str(root / 'etc'))
+    monkeypatch.setattr(findings, 'LINGER_DIR', str(root / 'var/lib/systemd/linger'))
+    monkeypatch.setattr(findings, 'ROOTFUL_DIRS', (str(root / 'etc/containers/systemd'),))
     return root, bin_dir
 
 
-def fake_systemctl(bin_dir, delegated, tasks_max, reload_needed='no'):
+def fake_systemctl(bin_dir, delegated, tasks_max, reload_needed='no', dropins=''):
     """systemctl show for user@<uid>.service and user-<uid>.slice, as one call prints them."""
     write(bin_dir / 'systemctl', '#!/bin/sh\n'
-          '[ "$*" = "show --property=DelegateControllers,NeedDaemonReload,ActiveState,TasksMax '
+          '[ "$*" = "show --property=DelegateControllers,NeedDaemonReload,ActiveState,TasksMax,DropInPaths '
           'user@%d.service user-%d.slice" ] || exit 3\n'
           'printf "ActiveState=active\\nTasksMax=infinity\\nDelegateControllers=%s\\nNeedDaemonReload=%s\\n\\n'
-          'ActiveState=active\\nTasksMax=%s\\nNeedDaemonReload=no\\n"\n'
-          % (UID, UID, delegated, reload_needed, tasks_max), 0o755)
+          'ActiveState=active\\nTasksMax=%s\\nNeedDaemonReload=no\\nDropInPaths=%s\\n"\n'
+          % (UID, UID, delegated, reload_needed, tasks_max, dropins), 0o755)
 
 
 def fake_podman(bin_dir, version, name='podman'):
@@ -182,7 +183,7 @@ def test_no_user_can_size_the_hosts_limits_without_bound(host, capsys, tmp_path)
     os.symlink(str(units), str(tmp_path / 'home/me/.config/containers/linked'))
     result = run(capsys, tasks_base=1024, tasks_per_cluster=4096)
     facts = result['preflight_facts']
-    assert facts['cluster_count'] == host_plan.MAX_SIZED_CLUSTERS == 64
+    assert facts['cluster_count'] == owned_files.MAX_SIZED_CLUSTERS == 64
     assert facts['sysctl_minimums']['fs.inotify.max_user_watches'] == 262144 + 131072 * 64
     assert '[\'bob\'' not in str(facts['host_clusters'])
     assert 'TasksMax=%d' % (1024 + 4096 * 64) in result['plan']['tasks_dropin']
@@ -197,9 +198,9 @@ def test_a_value_kinc_persisted_above_its_ceiling_is_brought_back_to_it(host, ca
     (root / ('etc/systemd/system/user-%d.slice.d/90-kinc-tasks.conf' % UID)).write_text(
         '# Written by kinc.kinc.kinc_host\n[Slice]\nTasksMax=81925120\n')
     plan = run(capsys)['plan']
-    ceiling = 262144 + 131072 * host_plan.MAX_SIZED_CLUSTERS
+    ceiling = 262144 + 131072 * owned_files.MAX_SIZED_CLUSTERS
     assert plan['sysctl_file'].splitlines()[-1] == 'fs.inotify.max_user_watches = %d' % ceiling
-    assert 'TasksMax=%d' % (1024 + 2048 * host_plan.MAX_SIZED_CLUSTERS) in plan['tasks_dropin']
+    assert 'TasksMax=%d' % (1024 + 2048 * owned_files.MAX_SIZED_CLUSTERS) in plan['tasks_dropin']
 
 
 def test_plan_of_a_fresh_host(host, capsys):
@@ -236,7 +237,7 @@ def test_every_fixable_failure_is_listed_with_its_fix(host, capsys):
     assert result['failed'] is True
     assert names(result['failed_checks']) == ['podman', 'subuid', 'linger']
     lines = result['msg'].splitlines()
-    assert lines[0] == 'kinc preflight: 3 of 16 checks failed:'
+    assert lines[0] == 'kinc preflight: 3 of 18 checks failed:'
     assert lines[1] == ('- [podman] podman 4.3.0 is older than 4.7.0. Fix: install Podman >= 4.7.0 with Quadlet '
                         '(Debian 13 and Ubuntu 24.04 ship it)')
     assert lines[2].startswith('- [subuid] %s has no range in /etc/subuid. Fix: usermod --add-subuids 165536-231071 '
@@ -341,3 +342,60 @@ def test_the_user_gets_a_directory_of_its_own_in_the_record_that_nobody_else_can
     own.rmdir()
     os.symlink(str(tmp_path), str(own))  # a link in its place is not the user's directory
     assert run(capsys, user_directories=[str(record)])['plan']['directories'] == planned
+
+
+def test_capacity_reports_room_and_what_runs_out_first(host, capsys, tmp_path):
+    root, _bin = host
+    write(root / 'proc/meminfo', 'MemTotal: 16384000 kB\nMemAvailable: 10240000 kB\n')
+    write(root / 'proc/key-users', '    0:     9 8/8 3/1000000 56/25000000\n %5d:     2 2/2 2/200 28/20000\n' % UID)
+    write(root / 'proc/sys/fs/inotify/max_user_instances', '128\n')
+    write(tmp_path / 'home/me/.config/containers/systemd/kinc-dev-control-plane.container', '')
+    result = run(capsys, clusters=['dev'], sysctls=dict(SYSCTLS, **{'kernel.keys.maxkeys': 1000}),
+                 sysctls_per_cluster=dict(PER_CLUSTER, **{'kernel.keys.maxkeys': 500}))
+    found = result['capacity']
+    # 10000 MiB available, 2048 MiB a cluster: memory runs out after 4; the declared cluster exists already.
+    assert (found['clusters_more'], found['limited_by'], found['new_clusters']) == (4, 'memory', [])
+    keys = found['resources']['kernel_keys']
+    # The user's own quota of /proc/key-users (200), raised by kinc_host to 1000 + 500 per cluster.
+    assert (keys['limit'], keys['used'], keys['per_cluster']) == (200, 2, 500)
+    assert keys['clusters_more'] > 4
+    assert found['resources']['tasks']['clusters_more'] is None  # TasksMax=infinity
+    # In force, though kinc_host does not size it here (no cost per cluster: not counted).
+    assert found['resources']['inotify_instances']['limit'] == 128
+    assert found['resources']['inotify_instances']['clusters_more'] is None
+    assert 'capacity' not in names(result['failed_checks'])
+
+
+def test_a_declaration_that_cannot_fit_is_refused_naming_the_resource(host, capsys):
+    root, _bin = host
+    write(root / 'proc/meminfo', 'MemAvailable: 3145728 kB\n')
+    result = run(capsys, clusters=['a', 'b'], fail_on='blocking')
+    assert result['failed'] is True
+    check = [c for c in result['failed_checks'] if c['name'] == 'capacity'][0]
+    assert check['blocking'] is True
+    assert check['message'] == (
+        "2 new cluster(s) (a, b) for %s do not fit: room for 1 more, limited by memory (limit 3072 MiB available "
+        "after kinc_host's fixes, 0 in use, 2048 per cluster)" % USER)
+    assert 'kinc_host_memory_per_cluster' in check['fix']
+    assert '[capacity]' in result['msg']
+
+
+def test_a_tasks_limit_set_after_kincs_drop_in_is_not_counted_as_raised(host, capsys, tmp_path):
+    root, bin_dir = host
+    owner = root / 'etc/systemd/system/user-1000.slice.d/99-owner.conf'
+    write(owner, '[Slice]\nTasksMax=6000\n')
+    earlier = root / 'usr/lib/systemd/system/user-.slice.d/10-defaults.conf'
+    write(earlier, '[Slice]\nTasksMax=33%\n')
+    write(root / 'sys/fs/cgroup/user.slice/user-1000.slice/pids.current', '300\n')
+    fake_systemctl(bin_dir, 'cpu cpuset io memory pids', '6000', dropins='%s %s' % (earlier, owner))
+    result = run(capsys, clusters=['a', 'b'], fail_on='none', memory_per_cluster=1)
+    tasks = result['capacity']['resources']['tasks']
+    # The owner's 6000 stays in force: 6000 - 300 in use leaves room for two clusters of 2048 tasks.
+    assert (tasks['limit'], tasks['used'], tasks['limit_after_fixes'], tasks['clusters_more']) == (6000, 300, 6000, 2)
+    assert result['capacity']['limited_by'] == 'tasks'
+    assert str(owner) in tasks['fix']
+    assert result['preflight_facts']['tasks_override'] == str(owner)
+    # Without the owner's drop-in kinc's own raises the limit: room is counted after the fix.
+    fake_systemctl(bin_dir, 'cpu cpuset io memory pids', '6000', dropins=str(earlier))
+    result = run(capsys, clusters=['a', 'b'], fail_on='none', memory_per_cluster=1)
+    assert result['capacity']['resources']['tasks']['clusters_more'] > 2

@@ -13,7 +13,7 @@ KINC_ADMIN_CONF=/etc/kubernetes/admin.conf
 KINC_CRIO_ENDPOINT=unix:///var/run/crio/crio.sock
 # The node's own, stable address (on lo, set up by kinc-entrypoint): the API server advertises
 # it and etcd listens on it, so a container that Podman recreates with another IP keeps working.
-# kubeadm_config.NODE_IP in the collection must equal it.
+# config_render.NODE_IP in the collection must equal it.
 KINC_NODE_IP=10.255.255.254
 # The image of the datapath step's probe pod (nslookup, wget); the one playbooks/verify.yml uses too.
 KINC_PROBE_IMAGE=registry.k8s.io/e2e-test-images/busybox:1.36.1-1
@@ -32,12 +32,12 @@ kinc_load_env() {
   return 0
 }
 
-# Exports each KINC_NAME=value line of FILE whose value holds only [A-Za-z0-9_.:/,@+-]; comments and blank
+# Exports each KINC_NAME=value line of FILE whose value holds only [A-Za-z0-9_.:/,@+=-]; comments and blank
 # lines are skipped silently, any other line with a message on stderr.
 kinc_read_env() { # FILE
   local line
   while IFS= read -r line || [ -n "$line" ]; do
-    if [[ $line =~ ^(KINC_[A-Z0-9_]+)=([A-Za-z0-9_.:/,@+-]*)$ ]]; then
+    if [[ $line =~ ^(KINC_[A-Z0-9_]+)=([A-Za-z0-9_.:/,@+=-]*)$ ]]; then
       export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
     elif [[ -n $line && $line != \#* ]]; then
       echo "kinc: $1: ignored a line that is not KINC_<NAME>=<plain value>: ${line//[^[:print:]]/?}" >&2
@@ -82,6 +82,33 @@ kinc_enable_controllers() { # DIR CONTROLLER...
   done
   echo "${missing[*]}"
   return 1
+}
+
+# kubelet's --system-reserved value that makes its allocatable equal the node container's limits: kubelet's
+# capacity is the host's (cadvisor reads /proc/meminfo and the CPUs it may run on, not the cgroup), so it
+# reserves capacity minus limit. Arguments: the host's MemTotal in kB, the node cgroup's memory.max, the CPUs
+# kubelet counts, the node cgroup's cpu.max ("max 100000" or "<quota> <period>"). Prints nothing without
+# a limit below the capacity.
+kinc_system_reserved() { # MEMTOTAL_KB MEMORY_MAX CPUS CPU_MAX
+  local total=$(( $1 * 1024 )) memory_max=$2 cpus=$3 quota period reserved=()
+  read -r quota period <<< "$4"
+  if [[ $memory_max =~ ^[0-9]+$ ]] && [ "$memory_max" -lt "$total" ]; then
+    reserved+=("memory=$(( total - memory_max ))")
+  fi
+  if [[ $quota =~ ^[0-9]+$ ]] && [[ $period =~ ^[1-9][0-9]*$ ]] && [ $(( quota * 1000 / period )) -lt $(( cpus * 1000 )) ]; then
+    reserved+=("cpu=$(( cpus * 1000 - quota * 1000 / period ))m")
+  fi
+  local IFS=,
+  echo "${reserved[*]}"
+}
+
+# Copies stdin (a kubeadm configuration of kinc's template) to stdout with kubelet's node-labels argument
+# after its first kubeletExtraArgs line; fails when there is none.
+kinc_with_node_labels() { # LABELS
+  awk -v labels="$1" '
+    !done && $0 == "  kubeletExtraArgs:" {print; print "    - name: node-labels"; print "      value: \"" labels "\""; done = 1; next}
+    {print}
+    END {if (!done) {print "kinc: the kubeadm configuration has no kubeletExtraArgs line for KINC_NODE_LABELS" > "/dev/stderr"; exit 1}}'
 }
 
 kinc_kubectl() {
