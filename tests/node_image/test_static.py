@@ -48,11 +48,11 @@ def shell_scripts():
     return sorted(paths)
 
 
-def test_every_unit_and_drop_in_passes_systemd_analyze_verify(image_builds):
+def test_every_unit_and_drop_in_passes_systemd_analyze_verify(node_image):
     # Verified inside the node test image: the units see the image's binaries and the package units
     # (stand-ins there) their drop-ins extend.
     units = ['/etc/systemd/system/%s' % unit for unit in KINC_UNITS] + ['crio.service', 'kubelet.service']
-    result = run('podman', 'run', '--rm', '--entrypoint', 'systemd-analyze', image_builds,
+    result = run('podman', 'run', '--rm', '--entrypoint', 'systemd-analyze', node_image,
                  'verify', '--man=no', *units, check=False)
     assert result.returncode == 0 and result.stderr == '', result.stderr
     assert set(KINC_UNITS) == {'kinc-cgroups.service', 'kinc-preflight.service', 'kinc-kubeadm-init.service',
