@@ -303,6 +303,14 @@ host_record:
   returned: success
   type: str
   sample: /var/lib/kinc/allocations/1000/record.json
+registry_port:
+  description:
+    - The port of this user's local registry (M(kinc.kinc.kinc_registry)) as its volume records it; null when the
+      user has no registry volume. The C(kinc.kinc.kinc_cluster) role runs M(kinc.kinc.kinc_registry) only when
+      C(kinc_registry) is true or this is set, so an unchanged run without a registry costs no module run for it.
+  returned: success
+  type: int
+  sample: 5000
 '''
 
 import os
@@ -502,6 +510,7 @@ def allocate(module):
         allocations=dict((e['name'], e) for e in entries),
         created_volumes=[volume for volume, _labels in missing],
         host_record=None if own_place else ledger.record_path(record_dir, uid),
+        registry_port=own_registry,
     )
     if module._diff:
         before = [dict(e, ports=_port_list(own_ports.get(e['name'], ()))) for e in entries if e['existed']]

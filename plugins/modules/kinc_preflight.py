@@ -235,7 +235,7 @@ capacity:
   description:
     - How many more clusters the host can run for O(user), counted after the C(kinc.kinc.kinc_host) role's fixes.
     - C(resources) has one entry per resource (C(inotify_instances), C(inotify_watches), C(kernel_keys),
-      C(kernel_key_bytes), C(tasks), C(memory)) - C(limit) in force, C(limit_after_fixes), C(used),
+      C(kernel_key_bytes), C(tasks), C(memory), C(networks)) - C(limit) in force, C(limit_after_fixes), C(used),
       C(per_cluster), C(unit), C(clusters_more) (null - unlimited, or no cost per cluster) and C(fix).
   returned: always
   type: dict

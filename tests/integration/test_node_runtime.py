@@ -143,6 +143,8 @@ class Runtime(object):
         self.run_playbook = run_playbook
         self.inventory = ('%s ansible_connection=containers.podman.podman ansible_host=%s ansible_user=root '
                           'ansible_python_interpreter=/usr/bin/python3\n' % (host.name, host.name))
+        # The cluster's published host port now (a test moves it).
+        self.published_port = PUBLISHED_PORT
 
     def user(self, *argv, **kwargs):
         return self.host.as_user(*argv, **kwargs)
@@ -161,13 +163,18 @@ class Runtime(object):
         out = self.node('cat', '/var/lib/kinc/status.json', check=False).stdout
         return json.loads(out) if out.strip() else {}
 
+    def deploy_vars(self, published_port):
+        """The inventory of every deploy here: the cluster with its published port, and the owner's registry (a
+        deploy without kinc_registry would remove it)."""
+        return {'kinc_user': self.host.USER, 'kinc_hosts': 'all', 'kinc_node_image': NODE_IMAGE,
+                'kinc_node_image_build': False,
+                'kinc_clusters': [{'name': CLUSTER, 'ports': [{'host_port': published_port, 'node_port': HOST_PORT}]}],
+                'kinc_registry': True, 'kinc_registry_image': REGISTRY_IMAGE}
+
     def deploy(self):
-        return self.run_playbook('day2-deploy.yml', self.inventory, extra_vars={
-            'kinc_user': self.host.USER, 'kinc_hosts': 'all', 'kinc_node_image': NODE_IMAGE,
-            'kinc_node_image_build': False,
-            'kinc_clusters': [{'name': CLUSTER, 'ports': [{'host_port': PUBLISHED_PORT, 'node_port': HOST_PORT}]}],
-            'kinc_registry': True, 'kinc_registry_image': REGISTRY_IMAGE,
-            'day2_images': [APP, '/home/kinc/whiteout.tar', CRITEST_BUSYBOX, CRITEST_WEB]})
+        return self.run_playbook('day2-deploy.yml', self.inventory, extra_vars=dict(
+            self.deploy_vars(self.published_port),
+            day2_images=[APP, '/home/kinc/whiteout.tar', CRITEST_BUSYBOX, CRITEST_WEB]))
 
     def pod(self, name, port_mappings=()):
         """A pod sandbox as kubelet asks for one (cgroup parent under kubelet's /kubelet root); its ID."""
@@ -314,9 +321,7 @@ def test_a_host_port_pod_is_reached_from_the_test_host_through_the_published_por
 
 
 def test_check_diff_shows_a_port_change_and_the_restart_it_causes_then_the_run_moves_the_port(runtime):
-    moved = {'kinc_user': runtime.host.USER, 'kinc_hosts': 'all', 'kinc_node_image': NODE_IMAGE,
-             'kinc_node_image_build': False,
-             'kinc_clusters': [{'name': CLUSTER, 'ports': [{'host_port': PUBLISHED_PORT + 1, 'node_port': HOST_PORT}]}]}
+    moved = runtime.deploy_vars(PUBLISHED_PORT + 1)
     unit_path = '/home/kinc/.config/containers/systemd/%s.container' % NODE
     before = runtime.user('cat', unit_path).stdout
     planned = runtime.run_playbook('deploy-converged.yml', runtime.inventory, extra_vars=moved, check=True,
@@ -331,6 +336,7 @@ def test_check_diff_shows_a_port_change_and_the_restart_it_causes_then_the_run_m
     assert runtime.user('cat', unit_path).stdout == before
     applied = runtime.run_playbook('deploy-converged.yml', runtime.inventory, extra_vars=moved)['kinc_cluster_converged']
     assert applied['clusters'][0]['restarted'] is True
+    runtime.published_port = PUBLISHED_PORT + 1
     ports = runtime.user('podman', 'port', NODE).stdout.decode()
     assert '30080/tcp -> 127.0.0.1:%d' % (PUBLISHED_PORT + 1) in ports and ':%d\n' % PUBLISHED_PORT not in ports
 

@@ -7,7 +7,8 @@
    after kinc_cluster reported the image missing);
 3. prove both with playbooks/verify.yml (Deployment rollout, PVC binds, pod -> pod, pod -> Service, DNS,
    NetworkPolicy: a deny policy blocks pod -> pod, an allow policy lets it through), and reach a NodePort Service
-   of the first from the host through its published port (`ports`, kube-proxy real);
+   of the first from the host through its published port (`ports`, kube-proxy real); the second's memory and
+   cpus limits are in its node's cgroup and are kubelet's allocatable;
    then, with the host's outbound traffic rejected, deploy a third cluster: its first boot needs no registry
    (every image is preloaded in the node image) and it verifies like the others;
 4. restart the user's systemd manager (user@<uid>.service): both clusters come back ready and verify again;
@@ -41,7 +42,8 @@ IMAGE = image_builds.image_for()
 NODEPORT_HOST_PORT = int(os.environ.get('KINC_E2E_NODEPORT_HOST_PORT', '28080'))
 CLUSTERS = [{'name': 'e2e-a', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')),
              'ports': [{'host_port': NODEPORT_HOST_PORT, 'node_port': 30080}]},
-            {'name': 'e2e-b', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')) + 1},
+            {'name': 'e2e-b', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')) + 1,
+             'memory': '3g', 'cpus': '1.5'},
             {'name': 'e2e-offline', 'api_port': int(os.environ.get('KINC_E2E_API_PORT', '26443')) + 2}]
 ONLINE, OFFLINE = CLUSTERS[:2], CLUSTERS[2]
 # Rejects every packet leaving the host but on loopback (rootless nodes reach out through pasta or slirp4netns,
@@ -136,7 +138,14 @@ def collect_logs():
             handle.write(result.stdout + result.stderr)
 
 
-@pytest.fixture
+def memory_bytes(quantity):
+    """Bytes of a Kubernetes memory quantity as kubelet reports allocatable (a number, or Ki/Mi/Gi)."""
+    for suffix, factor in (('Ki', 1 << 10), ('Mi', 1 << 20), ('Gi', 1 << 30)):
+        if quantity.endswith(suffix):
+            return int(quantity[:-len(suffix)]) * factor
+    return int(quantity)
+
+
 def nodeport_answer(cluster):
     """Serve a page from a Deployment behind a NodePort Service 30080 (kube-proxy's rules in the node), then GET
     it from the host at the cluster's published port."""
@@ -157,6 +166,7 @@ def nodeport_answer(cluster):
     return answer
 
 
+@pytest.fixture
 def inventory(tmp_path):
     path = tmp_path / 'inventory.yml'
     path.write_text(json.dumps({'all': {'hosts': {'localhost': {
@@ -194,8 +204,15 @@ def test_two_clusters_deploy_verify_survive_a_user_manager_restart_and_purge(inv
             assert ready['phase'] == 'ready', ready
             # The host delegates cpu, memory and pids (the cgroups step insists): containers keep their cgroups.
             assert ready['runtime']['route'] == 'crun-wrapper', ready['runtime']
-            assert [s['name'] for s in ready['steps']][-1] == 'datapath'
+            assert [s['name'] for s in ready['steps']][-1] == 'network-policy'
             playbook('verify.yml', inventory, '-e', 'kinc_verify_cluster=%s' % cluster['name'])
+        # e2e-b's memory and cpus: the node's cgroup has them, and kubelet's allocatable is them.
+        limited = container(CLUSTERS[1])
+        assert run('podman', 'exec', limited, 'cat', '/sys/fs/cgroup/memory.max').stdout.strip() == str(3 << 30)
+        assert run('podman', 'exec', limited, 'cat', '/sys/fs/cgroup/cpu.max').stdout.split() == ['150000', '100000']
+        allocatable = json.loads(run('podman', 'exec', limited, 'kubectl', 'get', 'nodes', '-o',
+                                     'jsonpath={.items[0].status.allocatable}').stdout)
+        assert (memory_bytes(allocatable['memory']), allocatable['cpu']) == (3 << 30, '1500m'), allocatable
         # A NodePort Service is reached from the host through the cluster's published port.
         assert nodeport_answer(CLUSTERS[0]).strip() == 'kinc-nodeport'
 

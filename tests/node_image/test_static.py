@@ -48,11 +48,11 @@ def shell_scripts():
     return sorted(paths)
 
 
-def test_every_unit_and_drop_in_passes_systemd_analyze_verify(image_builds):
+def test_every_unit_and_drop_in_passes_systemd_analyze_verify(node_image):
     # Verified inside the node test image: the units see the image's binaries and the package units
     # (stand-ins there) their drop-ins extend.
     units = ['/etc/systemd/system/%s' % unit for unit in KINC_UNITS] + ['crio.service', 'kubelet.service']
-    result = run('podman', 'run', '--rm', '--entrypoint', 'systemd-analyze', image_builds,
+    result = run('podman', 'run', '--rm', '--entrypoint', 'systemd-analyze', node_image,
                  'verify', '--man=no', *units, check=False)
     assert result.returncode == 0 and result.stderr == '', result.stderr
     assert set(KINC_UNITS) == {'kinc-cgroups.service', 'kinc-preflight.service', 'kinc-kubeadm-init.service',
@@ -409,3 +409,19 @@ def test_labels_and_patches_keep_the_config_valid_for_each_supported_kubernetes(
     assert 'taints' not in init['nodeRegistration']
     assert next(d for d in docs if d['kind'] == 'KubeletConfiguration')['serverTLSBootstrap'] is True
     assert init['nodeRegistration']['kubeletExtraArgs'][0] == {'name': 'node-labels', 'value': 'ingress-ready=true'}
+
+
+def test_the_opt_in_tests_call_no_fixture_and_request_only_fixtures():
+    """The e2e test runs only where GitHub is reachable: here, a helper that became a fixture by a misplaced
+    decorator (or a fixture that lost it) must fail statically."""
+    import ast
+    for path in glob.glob(os.path.join(HERE, 'test_e2e*.py')):
+        with open(path) as handle:
+            tree = ast.parse(handle.read())
+        functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+        fixtures = set(f.name for f in functions if any('fixture' in ast.unparse(d) for d in f.decorator_list))
+        called = set(node.func.id for node in ast.walk(tree)
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name))
+        requested = set(a.arg for f in functions if f.name.startswith('test_') for a in f.args.args)
+        assert not fixtures & called, (path, fixtures & called)
+        assert requested <= fixtures | {'tmp_path', 'request', 'monkeypatch'}, (path, requested - fixtures)

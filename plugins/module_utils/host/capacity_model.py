@@ -18,7 +18,13 @@ __metaclass__ = type
 
 from collections import namedtuple
 
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.allocator import DEFAULT_INDEXES, EXTRA_INDEXES
 from ansible_collections.kinc.kinc.plugins.module_utils.host.owned_files import MAX_SIZED_CLUSTERS
+
+# The pod and service network pairs kinc allocates (the allocator's indexes), host-wide: one per cluster of any
+# user, an absent cluster without purge included (its allocation stays). Routes and Podman networks that overlap
+# one take it too, which kinc_allocate sees when it allocates: this is the most the host can have.
+NETWORK_PAIRS = len(DEFAULT_INDEXES) + len(EXTRA_INDEXES)
 
 # Never counts further than this many more clusters (a resource with room for more reports this many).
 MAX_COUNTED = 1000
@@ -126,4 +132,8 @@ def host_resources(facts, params):
     resources.append(Resource(
         'memory', usage.get('memory_available_mib'), 0, params['memory_per_cluster'], None, 'MiB available',
         'free memory on the host, or lower kinc_host_memory_per_cluster if the clusters need less'))
+    resources.append(Resource(
+        'networks', NETWORK_PAIRS, clusters, 1, None, 'pod/service network pairs host-wide (every user)',
+        'remove clusters that are no longer needed, of any user, with purge (a cluster removed without purge keeps '
+        'its networks)'))
     return resources

@@ -248,6 +248,7 @@ WEB_PORTS = [{'host_port': 8080, 'node_port': 30080}]
 def test_published_ports_are_recorded_host_wide_and_a_change_is_reported_first_in_check_mode(run, record_dir, host):
     first = run({'clusters': [{'name': 'web', 'ports': WEB_PORTS}]}, host)
     assert first['changed'] is True and first['clusters'][0]['ports_changed'] is True
+    assert first['registry_port'] is None  # no registry volume: the role skips kinc_registry
     assert record(record_dir, os.geteuid())['clusters']['web']['ports'] == [
         {'host_port': 8080, 'protocol': 'tcp', 'address': '127.0.0.1'}]
     # Unchanged: nothing to do, and its own listener on the port is no problem.
@@ -299,3 +300,5 @@ def test_the_local_registries_of_every_user_hold_their_ports_running_or_not(run,
     os.chown(str(place / 'registry.json'), 4242, 4242)
     result = run({'clusters': [{'name': 'a'}, {'name': 'b'}]}, host)
     assert [c['api_port'] for c in result['clusters']] == [6445, 6446]
+    # The role runs kinc_registry only for a user who has a registry (or asks for one): this user has.
+    assert result['registry_port'] == 6443

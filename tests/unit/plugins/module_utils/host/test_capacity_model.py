@@ -82,6 +82,15 @@ def test_host_resources_take_their_costs_from_kinc_hosts_figures():
     assert found['kernel_key_bytes'].per_cluster == 0
     assert found['tasks'][1:5] == (20000, 100, 4096, (1024, 4096, 1))
     assert found['memory'][1:5] == (9000, 0, 2048, None)
+    # Every cluster on the host, of any user, holds one of the 255 network pairs.
+    assert found['networks'][1:5] == (255, 1, 1, None)
+
+
+def test_the_networks_limit_the_clusters_of_a_crowded_host():
+    crowded = dict(facts(), host_clusters=[('user%d' % (n % 7), 'c%d' % n) for n in range(250)])
+    networks = [r for r in host_resources(crowded, PARAMS) if r.name == 'networks']
+    assert capacity(networks)['resources']['networks']['clusters_more'] == 5
+    assert capacity(networks + [resource(limit=10 ** 6)])['limited_by'] == 'networks'
 
 
 def test_an_owners_tasks_limit_after_kincs_is_not_raised_and_its_file_is_the_fix():
