@@ -49,6 +49,7 @@ HOST_RECORD_DIR = '/var/lib/kinc/allocations'
 RECORD_FILE = 'record.json'
 # The port of the user's local registry (kinc_registry), beside the clusters' record: {"uid": N, "port": P}.
 REGISTRY_FILE = 'registry.json'
+REGISTRY_FILE_BYTES = 64
 RECORD_MODE = 0o644
 USER_DIR_MODE = 0o755
 LIMIT_FILE = 'max-clusters-per-user'
@@ -70,6 +71,11 @@ def record_path(directory, uid):
 
 def _others_write(info):
     return bool(stat.S_IMODE(info.st_mode) & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _only_its_own(info, uid):
+    """Whether lstat `info` is a directory of `uid` that no one else can write."""
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == uid and not _others_write(info)
 
 
 def unusable_reason(directory):
@@ -95,7 +101,7 @@ def own_place_reason(directory, uid):
         info = os.lstat(place)
     except OSError:
         return '%s does not exist' % place
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or _others_write(info):
+    if not _only_its_own(info, uid):
         return '%s is not a directory of uid %d that only it can write' % (place, uid)
     return None
 
@@ -162,6 +168,10 @@ def _host_ports(name, entry):
     return tuple(found)
 
 
+def _is_port(value):
+    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= 65535
+
+
 def _entries(text, limit):
     """([(Allocation, (HostPort...))] sorted by name, how many beyond `limit` were dropped) of a record's text."""
     try:
@@ -177,7 +187,7 @@ def _entries(text, limit):
             raise Unusable('entry %r is not a kinc cluster' % (name[:60] if isinstance(name, str) else name,))
         port = entry.get('api_port')
         pair = (entry.get('pod_subnet'), entry.get('service_subnet'))
-        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        if not _is_port(port):
             raise Unusable('cluster %r has no valid api_port' % name)
         if not all(isinstance(n, str) for n in pair) or pair not in _PAIRS:
             raise Unusable('cluster %r holds networks kinc never allocates' % name)
@@ -204,6 +214,14 @@ def max_clusters(directory):
     return int(text.strip())
 
 
+def _untrusted_place(place, uid):
+    """Why another user's directory in the record directory cannot be trusted (None when it can)."""
+    info = os.lstat(place)
+    if not _only_its_own(info, uid):
+        return 'its directory is not a directory of uid %d that only it can write' % uid
+    return None
+
+
 def _user_record(directory, entry, limit):
     """(uid, [(Allocation, ports)], warning or None) of one entry of the record directory; None when it is not a
     record."""
@@ -213,9 +231,9 @@ def _user_record(directory, entry, limit):
     place = os.path.join(directory, entry)
     path = os.path.join(place, RECORD_FILE)
     try:
-        info = os.lstat(place)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or _others_write(info):
-            raise Unusable('its directory is not a directory of uid %d that only it can write' % uid)
+        why = _untrusted_place(place, uid)
+        if why:
+            raise Unusable(why)
         text = _read_capped(path, uid, MAX_RECORD_BYTES)
         if text is None:
             return uid, [], None
@@ -276,6 +294,13 @@ def _port_entries(ports):
     return [dict(host_port=p.host_port, protocol=p.protocol, address=p.address) for p in sorted(set(ports))]
 
 
+def _require_own_place(directory, uid):
+    why = own_place_reason(directory, uid)
+    if why:
+        raise AllocationError('the host-wide record of uid %d cannot be written: %s; fix: run role kinc.kinc.kinc_host '
+                              'with kinc_user set to this user (it creates that directory as root)' % (uid, why))
+
+
 def write(directory, uid, allocations, ports=None):
     """Replace this user's record with `allocations` ({name: Allocation}) and their published host ports
     (`ports`, {name: [HostPort]}; None keeps the ports the record holds); returns whether it changed."""
@@ -285,10 +310,7 @@ def write(directory, uid, allocations, ports=None):
         (a.name, dict({'api_port': a.api_port, 'pod_subnet': a.pod_subnet, 'service_subnet': a.service_subnet},
                       **({'ports': _port_entries(ports[a.name])} if ports.get(a.name) else {})))
         for a in allocations.values())}, sort_keys=True, indent=1) + '\n'
-    why = own_place_reason(directory, uid)
-    if why:
-        raise AllocationError('the host-wide record of uid %d cannot be written: %s; fix: run role kinc.kinc.kinc_host '
-                              'with kinc_user set to this user (it creates that directory as root)' % (uid, why))
+    _require_own_place(directory, uid)
     path = record_path(directory, uid)
     try:
         if _read_capped(path, uid, MAX_RECORD_BYTES) == text:
@@ -335,15 +357,11 @@ def registry_ports(directory, skip_uid):
         uid = int(entry)
         path = os.path.join(directory, entry, REGISTRY_FILE)
         try:
-            info = os.lstat(os.path.join(directory, entry))
-            if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or _others_write(info):
+            if _untrusted_place(os.path.join(directory, entry), uid):
                 continue
-            text = _read_capped(path, uid, 64)
-            if text is None:
+            port = _registry_file_port(path, uid)
+            if port is None:
                 continue
-            port = json.loads(text)['port']
-            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-                raise ValueError('no valid port')
         except (OSError, Unusable, ValueError, KeyError, TypeError) as exc:
             warnings.append('skipped the host-wide record %s: %s; the registry of %s is not seen'
                             % (path, exc, _user(uid)))
@@ -352,25 +370,32 @@ def registry_ports(directory, skip_uid):
     return found, warnings
 
 
+def _registry_file_port(path, uid):
+    """The port a registry file of `uid` holds (None: no file); ValueError and the like when it holds none."""
+    text = _read_capped(path, uid, REGISTRY_FILE_BYTES)
+    if text is None:
+        return None
+    port = json.loads(text)['port']
+    if not _is_port(port):
+        raise ValueError('no valid port')
+    return port
+
+
 def registry_port(directory, uid):
     """This user's recorded registry port; None when there is none (or it cannot be used)."""
     try:
-        text = _read_capped(os.path.join(user_dir(directory, uid), REGISTRY_FILE), uid, 64)
-        return None if text is None else json.loads(text)['port']
+        return _registry_file_port(os.path.join(user_dir(directory, uid), REGISTRY_FILE), uid)
     except (OSError, Unusable, ValueError, KeyError, TypeError):
         return None
 
 
 def write_registry(directory, uid, port):
     """Record this user's local registry port (None: remove the record); returns whether it changed."""
-    why = own_place_reason(directory, uid)
-    if why:
-        raise AllocationError('the host-wide record of uid %d cannot be written: %s; fix: run role kinc.kinc.kinc_host '
-                              'with kinc_user set to this user (it creates that directory as root)' % (uid, why))
+    _require_own_place(directory, uid)
     path = os.path.join(user_dir(directory, uid), REGISTRY_FILE)
     text = None if port is None else json.dumps({'uid': uid, 'port': port}, sort_keys=True) + '\n'
     try:
-        before = _read_capped(path, uid, 64)
+        before = _read_capped(path, uid, REGISTRY_FILE_BYTES)
     except (OSError, Unusable):
         before = ''
     if before == text:

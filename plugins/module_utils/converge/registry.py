@@ -23,7 +23,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 
 from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import host_network
@@ -40,7 +39,6 @@ VOLUME_FILE = NAME + '.volume'
 UNIT_FILES = (VOLUME_FILE, CONTAINER_FILE)
 LABEL_PORT = 'io.kinc.registry-port'
 ADDRESS = '127.0.0.1'
-_LOOPBACK = ipaddress.ip_address(ADDRESS)
 # The upstream image (the CNCF distribution registry): plain HTTP on 5000, data under /var/lib/registry.
 DEFAULT_IMAGE = 'docker.io/library/registry:3'
 CONTAINER_PORT = 5000
@@ -65,8 +63,7 @@ def choose_port(held, taken_ports, listeners, base_port=DEFAULT_BASE_PORT, lowes
                 max_port=cluster_spec.MAX_PORT):
     """The lowest free port from max(base_port, lowest_port). `held`: {port: holder} of every user's clusters;
     `taken_ports`: ports containers publish; `listeners`: [(ip_address, port)] of listening TCP sockets."""
-    busy = set(taken_ports) | set(port for address, port in listeners
-                                  if host_network.blocks(address, _LOOPBACK))
+    busy = set(taken_ports) | host_network.blocking_ports(listeners, ADDRESS)
     for port in range(max(base_port, lowest_port), max_port + 1):
         if port not in held and port not in busy:
             return port
@@ -83,8 +80,7 @@ def check_forced(port, held, taken_ports, listeners, lowest_port=1):
     if port in held:
         return cluster_spec.problem('port', '%d is held by %s' % (port, held[port]),
                                     'choose another port or leave port out to allocate one')
-    if port in taken_ports or any(p == port and host_network.blocks(a, _LOOPBACK)
-                                  for a, p in listeners):
+    if port in taken_ports or port in host_network.blocking_ports(listeners, ADDRESS):
         return cluster_spec.problem('port', '%d is in use on this host (a socket listens on it on %s or a wildcard '
                                     'address, or a container publishes it)' % (port, ADDRESS),
                                     'stop what uses it, choose another port or leave port out to allocate one')
