@@ -115,9 +115,10 @@ options:
         description:
           - The host ports the cluster publishes (M(kinc.kinc.kinc_cluster)'s O(kinc.kinc.kinc_cluster#module:ports)).
           - Each is refused when it is below the user's lowest port, a TCP port that is the API port of any
-            cluster, published by another cluster of any user (stopped ones included) on the same address or a
-            wildcard, or, when the cluster does not publish it yet, published by a container or (TCP) listened on
-            at its address or a wildcard (for UDP, a bound socket). No API port is allocated on a published TCP host port.
+            cluster, published by another cluster of any user (stopped ones included) or a local registry of any
+            user (M(kinc.kinc.kinc_registry), on 127.0.0.1) on the same address or a wildcard, or, when the
+            cluster does not publish it yet, published by a container or (TCP) listened on at its address or a
+            wildcard (for UDP, a bound socket). No API port is allocated on a published TCP host port.
           - They are recorded in the host-wide record with the cluster's allocation, so other users see them.
           - Left out, the ports the record holds for the cluster stay as they are.
         type: list
@@ -484,7 +485,12 @@ def allocate(module):
                        params['max_port'], listeners=facts.listeners, lowest_port=lowest, others=others,
                        published=[(h.holder + ' (a published port)', h.port.host_port) for h in held
                                   if h.port.protocol == 'tcp'])
-        problems = _port_problems(wanted, decided, existing, others, held, facts, lowest)
+        # ...and no cluster publishes one of them.
+        registry_ports = list(registries) + (
+            [('the local registry of this user', own_registry)] if own_registry else [])
+        problems = _port_problems(wanted, decided, existing, others, held + [
+            published_ports.HeldPort(holder, None, published_ports.HostPort(port, 'tcp', registry.ADDRESS))
+            for holder, port in registry_ports], facts, lowest)
         if problems:
             raise AllocationError(problems[0] if len(problems) == 1 else
                                   ' '.join('(%d) %s' % (n, text) for n, text in enumerate(problems, 1)))

@@ -142,12 +142,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation import ledger
 from ansible_collections.kinc.kinc.plugins.module_utils.spec import cluster_spec
 from ansible_collections.kinc.kinc.plugins.module_utils import files
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation import host_network
 from ansible_collections.kinc.kinc.plugins.module_utils import module_base
 from ansible_collections.kinc.kinc.plugins.module_utils.converge import quadlet
 from ansible_collections.kinc.kinc.plugins.module_utils.converge import registry
 from ansible_collections.kinc.kinc.plugins.module_utils.allocation.allocator import AllocationError, existing_allocations
-from ansible_collections.kinc.kinc.plugins.module_utils.allocation.host_facts import labelled_objects
+from ansible_collections.kinc.kinc.plugins.module_utils.allocation.host_facts import gather_facts
 from ansible_collections.kinc.kinc.plugins.module_utils.systemd import Systemctl
 
 OPTIONS = dict(
@@ -162,18 +161,22 @@ OPTIONS = dict(
 )
 
 
-def _held_ports(module, client, record_dir):
-    """{port: holder} of every cluster of this user (labels) and of the others, and of the other users' registries
-    (the host-wide record)."""
+def _held_ports(module, facts, record_dir):
+    """{port: holder} of every cluster of this user (labels) and of the others, the TCP ports the others' clusters
+    publish, running or not, and the other users' registries (the host-wide record). This user's clusters publish
+    theirs through their containers (facts.taken_ports, stopped ones included)."""
     held = dict((a.api_port, "cluster %r" % a.name)
-                for a in existing_allocations(labelled_objects(client.volumes(), client.containers())).values())
+                for a in existing_allocations(facts.labelled_objects).values())
     if ledger.unusable_reason(record_dir) is None:
-        others, warnings = ledger.others(record_dir, os.geteuid())
+        others, others_ports, warnings = ledger.others_with_ports(record_dir, os.geteuid())
         registries, more = ledger.registry_ports(record_dir, os.geteuid())
         for warning in warnings + more:
             module.warn(warning)
         for holder, allocation in others:
             held.setdefault(allocation.api_port, holder)
+        for held_port in others_ports:
+            if held_port.port.protocol == 'tcp':
+                held.setdefault(held_port.port.host_port, held_port.holder + ' (a published port)')
         for holder, port in registries:
             held.setdefault(port, holder)
     return held
@@ -201,9 +204,9 @@ def _place(module, client, current):
     lock = ledger.allocation_lock(params['lock_timeout'], params['host_record_dir'],
                                   hint="raise kinc.kinc.kinc_registry's lock_timeout")
     with lock if not module.check_mode else nullcontext():
-        held = _held_ports(module, client, params['host_record_dir'])
-        taken = set(p.host_port for c in client.containers() for p in c.ports if p.protocol == 'tcp')
-        listeners = host_network.listeners()
+        facts = gather_facts(client)
+        held = _held_ports(module, facts, params['host_record_dir'])
+        taken, listeners = facts.taken_ports, facts.listeners
         if params['port'] is not None:
             error = registry.check_forced(params['port'], held, taken, listeners, lowest)
             if error:

@@ -302,3 +302,7 @@ def test_the_local_registries_of_every_user_hold_their_ports_running_or_not(run,
     assert [c['api_port'] for c in result['clusters']] == [6445, 6446]
     # The role runs kinc_registry only for a user who has a registry (or asks for one): this user has.
     assert result['registry_port'] == 6443
+    # Nor does a cluster publish a registry's port, this user's or another's, running or not.
+    for port, holder in ((6443, 'the local registry of this user'), (6444, 'the local registry of uid 4242')):
+        failed = run({'clusters': [{'name': 'a', 'ports': [{'host_port': port, 'node_port': 80}]}]}, host)
+        assert failed['failed'] and holder in failed['msg'], failed

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from fake_host import FakeHost
+from fake_host import FakeHost, plant_record
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
@@ -26,7 +26,7 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(AnsibleModule, 'run_command', lambda self, argv, data=None, **kwargs: fake.run(argv, data))
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, *args, **kwargs: '/usr/bin/' + name)
     monkeypatch.setattr(module_base, 'rootless_environment', lambda module, required=True: True)
-    monkeypatch.setattr(host_network, 'listeners', lambda proc='/proc': [])
+    monkeypatch.setattr(host_network, 'listeners', lambda proc='/proc', protocol='tcp': [])
     monkeypatch.setenv('HOME', str(fake.home))
     return fake
 
@@ -94,3 +94,13 @@ def test_a_drop_in_kinc_did_not_write_is_never_replaced(host, capsys):
     assert 'kinc-registry' not in host.volume_labels()
     assert call(host, capsys, state='absent')['failed']
     assert (host.home / DROP_IN).read_text() == '[[registry]]\nlocation = "localhost:5000"\n'
+
+
+def test_the_port_skips_what_another_users_stopped_cluster_publishes(host, capsys):
+    """A cluster of another user publishes its host ports again when it starts: the record holds them."""
+    plant_record(host.record_dir, 4242, {'web': {'api_port': 6443, 'pod_subnet': '10.244.43.0/24',
+                                                 'service_subnet': '10.43.0.0/16',
+                                                 'ports': [{'host_port': 5000, 'protocol': 'tcp', 'address': '0.0.0.0'}]}})
+    assert call(host, capsys)['port'] == 5001
+    refused = call(host, capsys, state='absent', purge=True) and call(host, capsys, port=5000)
+    assert refused['failed'] and "5000 is held by cluster 'web' of uid 4242 (a published port)" in refused['msg']
